@@ -1,0 +1,14 @@
+// `webkvm guests`: the built-in guest programs, runnable by name.
+import { parseArgs } from './args.ts';
+import { EXIT_OK } from './exit-codes.ts';
+import { GUESTS } from '../guests/index.ts';
+
+export async function guestsCommand(argv: string[]): Promise<number> {
+  parseArgs(argv, {});
+  const width = Math.max(...GUESTS.map((g) => g.name.length));
+  for (const g of GUESTS) {
+    process.stdout.write(`${g.name.padEnd(width)}  ${g.title} (suggested vCPUs: ${g.vcpus})\n`);
+  }
+  process.stdout.write(`\nrun one with: webkvm run <name> [--vcpus N]\n`);
+  return EXIT_OK;
+}

@@ -1,0 +1,84 @@
+// The `webkvm` command: run, asm, disasm, guests, bench.
+// Every failure a user can cause ends in one clear line on stderr and a
+// documented exit code (src/cli/exit-codes.ts), never a stack trace.
+import { UsageError } from './args.ts';
+import { EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK } from './exit-codes.ts';
+import { KvmError } from '../kvm/errors.ts';
+
+const HELP = `webkvm: a RISC-V VM that shows how Linux KVM virtualizes memory
+
+usage:
+  webkvm run <prog.elf|prog.S|guest> [options]   run a program; console on stdout
+  webkvm asm <prog.S> -o <prog.elf>              assemble to an ELF32 executable
+  webkvm disasm <prog.elf>                       disassemble an ELF's code
+  webkvm guests                                  list the built-in guests
+  webkvm bench [--quick]                         print benchmark figures
+  webkvm help [command]                          this text, or a command's options
+
+'webkvm help run' lists run's options and its exit codes.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+async function loadCommand(name: string): Promise<Command | undefined> {
+  switch (name) {
+    case 'run':
+      return (await import('./run.ts')).runCommand;
+    case 'asm':
+      return (await import('./asm.ts')).asmCommand;
+    case 'disasm':
+      return (await import('./asm.ts')).disasmCommand;
+    case 'guests':
+      return (await import('./guests.ts')).guestsCommand;
+    case 'bench':
+      return (await import('../../bench/bench.ts')).benchCommand;
+    default:
+      return undefined;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    if (rest[0]) return helpFor(rest[0]);
+    process.stdout.write(HELP + '\n');
+    return cmd ? EXIT_OK : EXIT_BAD_INPUT;
+  }
+  if (cmd === '--version') {
+    process.stdout.write('webkvm 0.1.0\n');
+    return EXIT_OK;
+  }
+  const fn = await loadCommand(cmd);
+  if (!fn) return fail(`unknown command '${cmd}' (try 'webkvm help')`, EXIT_BAD_INPUT);
+  try {
+    return await fn(rest);
+  } catch (e) {
+    return report(e);
+  }
+}
+
+async function helpFor(name: string): Promise<number> {
+  if (name === 'run') {
+    const { RUN_HELP } = await import('./run.ts');
+    process.stdout.write(RUN_HELP + '\n');
+    return EXIT_OK;
+  }
+  process.stdout.write(HELP + '\n');
+  return (await loadCommand(name)) ? EXIT_OK : EXIT_BAD_INPUT;
+}
+
+/** Turn an error into one line on stderr and an exit code. */
+export function report(e: unknown): number {
+  if (e instanceof UsageError) return fail(`${e.message} (see 'webkvm help')`, EXIT_BAD_INPUT);
+  if (e instanceof KvmError) return fail(e.message, EXIT_BAD_INPUT);
+  const err = e as NodeJS.ErrnoException;
+  if (err && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR')) {
+    return fail(`cannot read '${err.path}': ${err.code === 'ENOENT' ? 'no such file' : err.code}`, EXIT_BAD_INPUT);
+  }
+  const where = err instanceof Error && err.stack ? err.stack.split('\n')[1]?.trim() : '';
+  return fail(`internal error: ${err instanceof Error ? err.message : String(e)}${where ? ` (${where})` : ''}`, EXIT_INTERNAL);
+}
+
+export function fail(message: string, code: number): number {
+  process.stderr.write(`webkvm: ${message}\n`);
+  return code;
+}

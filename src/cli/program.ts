@@ -1,0 +1,40 @@
+// Reading what the user asked to run: an ELF file, an assembly file, or the
+// name of a built-in guest. Assembly is assembled in memory; every problem
+// becomes a KvmError naming the file (and line:column for assembly).
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { assemble } from '../asm/assembler.ts';
+import { writeElf, readElf } from '../asm/elf.ts';
+import { KvmError } from '../kvm/errors.ts';
+import { GUESTS, loadGuestSource } from '../guests/index.ts';
+
+export interface ProgramBytes {
+  name: string;
+  elf: Uint8Array;
+}
+
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+
+function isElf(b: Uint8Array): boolean {
+  return ELF_MAGIC.every((m, i) => b[i] === m);
+}
+
+/** Assemble source text to ELF bytes (errors carry file:line:column). */
+export function assembleToElf(source: string, name: string): Uint8Array {
+  return writeElf(assemble(source, name));
+}
+
+export async function readProgram(arg: string): Promise<ProgramBytes> {
+  if (!existsSync(arg) && GUESTS.some((g) => g.name === arg)) {
+    const name = `${arg}.S`;
+    return { name, elf: assembleToElf(await loadGuestSource(arg), name) };
+  }
+  const name = basename(arg);
+  const bytes = new Uint8Array(readFileSync(arg));
+  if (/\.(s|S|asm)$/.test(arg)) return { name, elf: assembleToElf(new TextDecoder().decode(bytes), name) };
+  if (isElf(bytes)) {
+    readElf(bytes, name); // validate now, so a bad file fails before any VM exists
+    return { name, elf: bytes };
+  }
+  throw new KvmError('ENOEXEC', `${name}: not an ELF file (no \\x7fELF magic) and not assembly source (.S/.s)`);
+}

@@ -1,0 +1,275 @@
+/// <reference types="vite/client" />
+// The built-in guest programs: RISC-V assembly sources (this folder's *.S)
+// for the app's program picker and the `webkvm run <name>` command.
+//
+// How the sources are read, in the two places this module runs:
+// * Under Vite (the app, its workers) and Vitest: `import.meta.glob` below is
+//   rewritten at build/transform time into the raw text of every ./*.S file
+//   (the `?raw` query), so the sources are bundled strings, available at once.
+// * Under plain Node (the CLI runs the TypeScript through tsx, which does not
+//   rewrite it): `import.meta.glob` does not exist, the call throws, and the
+//   file is read from disk next to this module with `node:fs`, obtained
+//   through `process.getBuiltinModule` (Node >= 20.16) so that no bundler
+//   ever sees a `node:` import.
+// Either way a source is read once, on first use, and cached.
+//
+// Every guest is a single position-independent .S file written for both our
+// assembler (src/asm) and GNU as, with no C preprocessor and no .macro; they
+// are cross-checked on QEMU's `virt` machine by scripts/qemu-check-guests.sh.
+
+import { KvmError } from '../kvm/errors.ts';
+
+/** What a guest must print when it works (used by system tests and the QEMU check). */
+export interface GuestExpectation {
+  /** Bytes to type into the console once it runs (hello, hello-irq). */
+  input?: string;
+  /**
+   * Console lines that must all appear, with '\r' removed, in any order (harts
+   * print concurrently); other lines may appear too.  `vcpus` is the VM's
+   * vCPU count, hart ids 0..vcpus-1, hart 0 booting.
+   */
+  lines(vcpus: number): string[];
+  /** The SBI SRST system_reset reason a passing run ends with (0 = none). */
+  resetReason: 0;
+}
+
+export interface Guest {
+  /** Short name: `webkvm run <name>`. */
+  name: string;
+  title: string;
+  description: string;
+  /** The assembly source (read on first access, see the header). */
+  readonly source: string;
+  /** Suggested number of vCPUs. */
+  vcpus: number;
+  /** Data symbols a host may patch in guest memory before starting it, with their meaning. */
+  params: Record<string, string>;
+  expect: GuestExpectation;
+}
+
+// --- reading the .S files ----------------------------------------------------
+
+/** ./name.S -> text, when a Vite transform inlined them; undefined under plain Node. */
+function bundledSources(): Record<string, string> | undefined {
+  try {
+    return import.meta.glob<string>('./*.S', { query: '?raw', import: 'default', eager: true });
+  } catch {
+    return undefined; // not transformed: plain Node, see the header
+  }
+}
+
+const bundled = bundledSources();
+
+/** How this build reads guest sources: 'bundled' (Vite/Vitest) or 'fs' (plain Node). */
+export const GUEST_SOURCE_MODE: 'bundled' | 'fs' = bundled ? 'bundled' : 'fs';
+
+const cache = new Map<string, string>();
+
+/** The text of ./file (e.g. "hello.S"), from the bundle or from disk. */
+function readSourceFile(file: string): string {
+  const hit = cache.get(file);
+  if (hit !== undefined) return hit;
+  let text: string | undefined;
+  if (bundled) {
+    text = bundled[`./${file}`];
+  } else if (typeof process !== 'undefined' && typeof process.getBuiltinModule === 'function') {
+    const fs = process.getBuiltinModule('node:fs');
+    try {
+      text = fs.readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+    } catch (e) {
+      throw new KvmError('ENOENT', `built-in guest source src/guests/${file} could not be read: ${(e as Error).message}`);
+    }
+  }
+  if (text === undefined) {
+    throw new KvmError('ENOENT', `built-in guest source src/guests/${file} is not in this build`);
+  }
+  cache.set(file, text);
+  return text;
+}
+
+/**
+ * compute.S with `use_paging: .word 1`: the same program with Sv32 on.  One
+ * source, so the two benchmark variants can never drift apart.
+ */
+function withPagingOn(src: string): string {
+  const re = /^(use_paging:[ \t]*\.word[ \t]+)0\b/m;
+  if (!re.test(src)) {
+    throw new KvmError('EINVAL', 'src/guests/compute.S: no "use_paging: .word 0" line to turn paging on in');
+  }
+  return src.replace(re, '$11');
+}
+
+function guest(g: Omit<Guest, 'source'>, file: string, transform?: (s: string) => string): Guest {
+  return Object.defineProperty(g, 'source', {
+    enumerable: true,
+    get: () => (transform ? transform(readSourceFile(file)) : readSourceFile(file)),
+  }) as Guest;
+}
+
+// --- expected output -----------------------------------------------------------
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+const helloEcho = ['hi', 'there', 'abc', 'bye'];
+
+/** CRC/sieve/div-mix checksum for the default 20 iterations, the same on every hart (QEMU agrees). */
+export const COMPUTE_CHECKSUM_20 = 0xc0950c12;
+
+const computeLines = (paging: string) => (vcpus: number): string[] => [
+  `compute: ${vcpus} hart(s), paging ${paging}, 20 iteration(s) per hart`,
+  `compute: checksum 0x${COMPUTE_CHECKSUM_20.toString(16).padStart(8, '0')}`,
+  'compute: all harts agree, PASS',
+];
+
+const computeParams = {
+  iterations: 'loop count per hart (.word, default 20)',
+  use_paging: '0: satp bare; 1: Sv32 with a megapage identity map (.word)',
+};
+
+// --- the list --------------------------------------------------------------------
+
+export const GUESTS: Guest[] = [
+  guest(
+    {
+      name: 'hello',
+      title: 'Hello, UART (polled)',
+      description:
+        'Prints a banner on the 16550 UART and echoes what you type, polling the line status register ' +
+        'before every byte. Each UART access is an MMIO exit: watch the exit counters climb while it ' +
+        'waits for a key. Enter starts a new line; Ctrl-D powers off through SBI SRST.',
+      vcpus: 1,
+      params: {},
+      expect: {
+        input: 'hi\rthere\rabc\x04',
+        lines: () => [
+          'webkvm hello: a polled 16550 UART console.',
+          'Type; Enter starts a new line, Ctrl-D powers off.',
+          ...helloEcho,
+        ],
+        resetReason: 0,
+      },
+    },
+    'hello.S',
+  ),
+  guest(
+    {
+      name: 'hello-irq',
+      title: 'Hello, UART (interrupts)',
+      description:
+        'The same console, interrupt driven: the UART raises IRQ 10, the PLIC delivers it to the hart as a ' +
+        'supervisor external interrupt, and the kernel claims it, drains the UART and completes it (the EOI). ' +
+        'Between keys the vCPU sleeps in wfi. Ctrl-D powers off.',
+      vcpus: 1,
+      params: {},
+      expect: {
+        input: 'hi\rthere\rabc\x04',
+        lines: () => [
+          'webkvm hello-irq: the UART console, interrupt driven (PLIC, IRQ 10).',
+          'Type; Enter starts a new line, Ctrl-D powers off.',
+          ...helloEcho,
+        ],
+        resetReason: 0,
+      },
+    },
+    'hello-irq.S',
+  ),
+  guest(
+    {
+      name: 'compute',
+      title: 'Integer benchmark, paging off',
+      description:
+        'CRC-32, a sieve of Eratosthenes and a multiply/divide mix over small arrays, repeated `iterations` ' +
+        'times on every vCPU, with satp bare: guest physical memory is mapped by direct shadow pages. ' +
+        'Prints one checksum, which must be the same on every hart. While the others finish, the boot ' +
+        'hart sleeps in wfi until their SBI IPIs wake it.',
+      vcpus: 1,
+      params: computeParams,
+      expect: { lines: computeLines('off'), resetReason: 0 },
+    },
+    'compute.S',
+  ),
+  guest(
+    {
+      name: 'compute-sv32',
+      title: 'Integer benchmark, Sv32 on',
+      description:
+        'The same benchmark after the guest turns Sv32 on with 4 MiB megapages identity-mapping its RAM. ' +
+        'KVM shadows each guest megapage with 4 KiB SPTEs; compare its speed with "compute".',
+      vcpus: 1,
+      params: computeParams,
+      expect: { lines: computeLines('on (Sv32, 4 MiB megapages)'), resetReason: 0 },
+    },
+    'compute.S',
+    withPagingOn,
+  ),
+  guest(
+    {
+      name: 'smp',
+      title: 'SMP: HSM bring-up and atomics',
+      description:
+        'The boot hart starts the others with SBI HSM hart_start; each prints "hart N up" under an AMO ' +
+        'spinlock, then all add 1 to one shared word with amoadd.w, 100000 times each. The last to finish ' +
+        'checks the total is exactly harts x 100000: a lost update prints FAIL.',
+      vcpus: 4,
+      params: { count_per_hart: 'increments per hart (.word, default 100000)' },
+      expect: {
+        lines: (vcpus) => [
+          'smp: boot hart 0, starting the others with SBI HSM hart_start',
+          `smp: ${vcpus} hart(s), each adding 100000 to one shared counter with amoadd.w`,
+          ...range(vcpus).map((h) => `hart ${h} up`),
+          `smp: counter = ${vcpus * 100000}, expected ${vcpus * 100000}`,
+          'PASS',
+        ],
+        resetReason: 0,
+      },
+    },
+    'smp.S',
+  ),
+  guest(
+    {
+      name: 'paging',
+      title: 'Sv32 kernel with a user process',
+      description:
+        'A small kernel builds Sv32 page tables (4 KiB identity map, a 4 MiB megapage with a 4 KiB alias, ' +
+        'user pages with U=1), enters U-mode, and serves the process: write/exit system calls, three ' +
+        'demand-zero page faults (each one a store into a shadowed page table) and one protection fault ' +
+        'on a kernel-only page. Prints a summary and PASS.',
+      vcpus: 1,
+      params: {},
+      expect: {
+        lines: () => [
+          'paging: building Sv32 page tables (4 KiB identity map, UART, megapage, user pages)',
+          'paging: Sv32 on, the kernel runs through its identity map',
+          'paging: megapage at 0xc0000000 written, read back through a 4 KiB alias at 0xd0000000: ok',
+          'paging: entering U-mode at 0x00400000',
+          'user: hello from U-mode, through the write system call',
+          'paging: page fault at 0x00600000 (store), mapped a zeroed page',
+          'paging: page fault at 0x00602010 (store), mapped a zeroed page',
+          'paging: page fault at 0x00605020 (load), mapped a zeroed page',
+          'paging: protection fault at 0x10000005 (load): page present but U=0, instruction skipped',
+          'user: demand-paged memory filled and read back, exiting',
+          'paging: user exited with status 0xbee27e0d (expected 0xbee27e0d)',
+          'paging: summary: 3 demand-zero faults, 1 protection fault(s), 2 write calls, megapage ok, ' +
+            'user frames seen by the kernel ok',
+          'PASS',
+        ],
+        resetReason: 0,
+      },
+    },
+    'paging.S',
+  ),
+];
+
+/** The guest called `name`, or undefined. */
+export function findGuest(name: string): Guest | undefined {
+  return GUESTS.find((g) => g.name === name);
+}
+
+/** The source of the built-in guest `name`; rejects with KvmError ENOENT for an unknown name. */
+export async function loadGuestSource(name: string): Promise<string> {
+  const g = findGuest(name);
+  if (!g) {
+    throw new KvmError('ENOENT', `no built-in guest named "${name}" (have: ${GUESTS.map((x) => x.name).join(', ')})`);
+  }
+  return g.source;
+}

@@ -1,0 +1,279 @@
+// The VMM: "userspace" of this hypervisor, the part QEMU plays for KVM. It
+// creates the VM (both shared buffers), starts one worker per vCPU, loads
+// programs, and drives the vCPUs through their control blocks (vcpu-ctl.ts).
+// It runs in the VMM worker in the browser and on the main thread of the
+// `webkvm` command under Node; both may block in Atomics.wait briefly (while
+// vCPUs acknowledge a command), which a browser main thread must never do.
+import { createVm, type VmShared } from './shm.ts';
+import { Kvm } from './kvm-host.ts';
+import { Platform } from '../devices/platform.ts';
+import { readElf } from '../asm/elf.ts';
+import { loadImage, type LoadedProgram, type LoadImage } from './loader.ts';
+import { kvmWriteGuest } from './memslot.ts';
+import { check, KvmError } from './errors.ts';
+import type { VcpuInit } from './vcpu-run.ts';
+import {
+  CMD_PAUSE, CMD_QUIT, CMD_RESET, CMD_RUN, CMD_STEP, EXITK_INTERNAL, EXITK_NONE, SNAPSHOT_CSRS, TRACE_ENTRIES,
+  TRACE_ENTRY_WORDS, VCPU_ACK_SEQ, VCPU_CMD, VCPU_CMD_SEQ, VCPU_CSR, VCPU_PC, VCPU_PRIV, VCPU_STRIDE, VCPU_WAKE,
+  VCPU_X, VM_BOOT_MODE, VM_ENTRY, VM_EXITED, VM_EXIT_CAUSE, VM_EXIT_CODE, VM_EXIT_KIND, VM_EXIT_PC, VM_EXIT_TVAL,
+  VM_EXIT_VCPU, VM_FROMHOST, VM_LOADED, VM_MAX_INSNS_HI, VM_MAX_INSNS_LO, VM_PAUSED, VM_RUNNING, VM_STATE,
+  VM_TOHOST, VM_TRACE_LEN, VM_TRACE_WANT, VM_EMPTY, readVmMessage, recordVmExit,
+} from './vcpu-ctl.ts';
+import { collectStats, type VmStats } from './stats.ts';
+import { kvmResetGuestMemory } from './vm-reset.ts';
+
+export type { VcpuInit } from './vcpu-run.ts';
+
+/** How the VMM starts a vCPU worker (Web Worker in the browser, worker_threads in Node). */
+export type VcpuSpawner = (init: VcpuInit, onError: (message: string) => void) => VcpuThread;
+export interface VcpuThread {
+  terminate(): Promise<void>;
+}
+
+export interface ExitInfo {
+  kind: number;
+  code: number;
+  vcpu: number;
+  pc: number;
+  cause: number;
+  tval: number;
+  message?: string;
+}
+
+export interface VmmConfig {
+  memBytes: number;
+  vcpus: number;
+}
+
+/** How long the VMM waits for a vCPU to acknowledge a command before it calls the vCPU dead. */
+const ACK_TIMEOUT_MS = 10_000;
+
+export class Vmm {
+  readonly vm: VmShared;
+  readonly kvm: Kvm;
+  readonly platform: Platform;
+  private readonly ctl: Int32Array;
+  private readonly vmWords: Int32Array;
+  private threads: VcpuThread[] = [];
+  private image: LoadImage | undefined;
+  private imageName = '';
+  private program: LoadedProgram | undefined;
+
+  private constructor(cfg: VmmConfig) {
+    this.vm = createVm({ memBytes: cfg.memBytes, vcpus: cfg.vcpus });
+    this.kvm = new Kvm(this.vm);
+    this.ctl = this.vm.view('vcpu');
+    this.vmWords = this.vm.view('vm');
+    this.vmWords[VM_TOHOST] = -1;
+    this.vmWords[VM_FROMHOST] = -1;
+    this.platform = new Platform(this.vm.view('platform'), { nvcpus: cfg.vcpus }, { kick: (id) => this.kick(id) });
+    this.platform.init();
+  }
+
+  /** KVM_CREATE_VM + KVM_CREATE_VCPU for each vCPU. */
+  static async create(cfg: VmmConfig, spawn: VcpuSpawner): Promise<Vmm> {
+    const vmm = new Vmm(cfg);
+    for (let id = 0; id < cfg.vcpus; id++) {
+      const init: VcpuInit = { hv: vmm.vm.hv, ram: vmm.vm.ram, vcpuId: id };
+      vmm.threads.push(spawn(init, (message) => vmm.vcpuDied(id, message)));
+    }
+    return vmm;
+  }
+
+  get vcpus(): number {
+    return this.vm.config.vcpus;
+  }
+
+  private vcpuDied(id: number, message: string): void {
+    recordVmExit(this.vmWords, EXITK_INTERNAL, 0, id, 0);
+    this.deathMessage = `vCPU ${id} worker failed: ${message}`;
+  }
+  private deathMessage = '';
+
+  // ── programs ────────────────────────────────────────────────────────────────
+
+  /** Validate an ELF, then load it (nothing changes if it is bad). */
+  loadElf(bytes: Uint8Array, name: string): LoadedProgram {
+    const elf = readElf(bytes, name);
+    return this.loadProgramImage({ entry: elf.entry, segments: elf.segments, symbols: elf.symbols }, name);
+  }
+
+  loadProgramImage(img: LoadImage, name: string): LoadedProgram {
+    const ram = { base: this.vm.config.ramBase >>> 0, size: this.vm.config.memBytes };
+    check(this.vm.config.ramBase !== -1, 'ENXIO', 'load: the VM has no RAM memslot');
+    this.stopAll();
+    kvmResetGuestMemory(this.kvm);
+    const prog = loadImage(img, ram, name, (gpa, data) => {
+      if (!kvmWriteGuest(this.vm, gpa, data)) throw new KvmError('EFAULT', `${name}: could not write 0x${gpa.toString(16)}`);
+    });
+    this.image = img;
+    this.imageName = name;
+    this.program = prog;
+    const w = this.vmWords;
+    w[VM_ENTRY] = prog.entry;
+    w[VM_BOOT_MODE] = prog.bootMode === 'S' ? 1 : 0;
+    w[VM_TOHOST] = prog.tohost === undefined ? -1 : prog.tohost;
+    w[VM_FROMHOST] = prog.fromhost === undefined ? -1 : prog.fromhost;
+    this.resetRunState();
+    return prog;
+  }
+
+  /** Back to the state right after the load: memory reloaded, every vCPU at reset. */
+  reset(): void {
+    check(this.image !== undefined, 'ENOENT', 'reset: no program is loaded');
+    this.loadProgramImage(this.image, this.imageName);
+  }
+
+  private resetRunState(): void {
+    const w = this.vmWords;
+    w[VM_EXIT_KIND] = EXITK_NONE;
+    w[VM_EXIT_CODE] = 0;
+    w[VM_TRACE_LEN] = 0;
+    this.deathMessage = '';
+    this.platform.init();
+    Atomics.store(w, VM_STATE, VM_LOADED);
+    this.commandAll(CMD_RESET, true);
+  }
+
+  // ── run control ─────────────────────────────────────────────────────────────
+
+  setLimits(l: { maxInsns?: number; trace?: number }): void {
+    const n = l.maxInsns ?? 0;
+    this.vmWords[VM_MAX_INSNS_LO] = n % 2 ** 32 | 0;
+    this.vmWords[VM_MAX_INSNS_HI] = Math.floor(n / 2 ** 32);
+    this.vmWords[VM_TRACE_WANT] = Math.min(l.trace ?? 0, TRACE_ENTRIES);
+  }
+
+  run(): void {
+    const s = Atomics.load(this.vmWords, VM_STATE);
+    check(s !== VM_EMPTY, 'ENOENT', 'run: no program is loaded');
+    if (s === VM_EXITED) throw new KvmError('EINVAL', 'run: the guest has exited; reset it first');
+    this.platform.clock.resume();
+    Atomics.store(this.vmWords, VM_STATE, VM_RUNNING);
+    this.commandAll(CMD_RUN, false);
+  }
+
+  pause(): void {
+    this.stopAll();
+    if (Atomics.load(this.vmWords, VM_STATE) === VM_RUNNING) Atomics.store(this.vmWords, VM_STATE, VM_PAUSED);
+  }
+
+  /** Execute one instruction on one vCPU (the VM must be paused). */
+  step(vcpu: number): void {
+    check(Number.isInteger(vcpu) && vcpu >= 0 && vcpu < this.vcpus, 'EINVAL', `step: no vCPU ${vcpu}`);
+    const s = Atomics.load(this.vmWords, VM_STATE);
+    check(s === VM_LOADED || s === VM_PAUSED, 'EBUSY', 'step: pause the VM first');
+    this.command(vcpu, CMD_STEP, true);
+    Atomics.store(this.vmWords, VM_STATE, VM_PAUSED);
+  }
+
+  private stopAll(): void {
+    this.commandAll(CMD_PAUSE, true);
+    this.platform.clock.pause();
+  }
+
+  private commandAll(cmd: number, wait: boolean): void {
+    const seqs = [];
+    for (let v = 0; v < this.vcpus; v++) seqs.push(this.command(v, cmd, false));
+    if (wait) for (let v = 0; v < this.vcpus; v++) this.waitAck(v, seqs[v]);
+  }
+
+  /** Post a command to a vCPU's control block and kick it; optionally wait for the ack. */
+  private command(v: number, cmd: number, wait: boolean): number {
+    const c = v * VCPU_STRIDE;
+    this.ctl[c + VCPU_CMD] = cmd;
+    const seq = Atomics.add(this.ctl, c + VCPU_CMD_SEQ, 1) + 1;
+    Atomics.notify(this.ctl, c + VCPU_CMD_SEQ);
+    this.kick(v);
+    if (wait) this.waitAck(v, seq);
+    return seq;
+  }
+
+  private waitAck(v: number, seq: number): void {
+    const i = v * VCPU_STRIDE + VCPU_ACK_SEQ;
+    const t0 = Date.now();
+    for (;;) {
+      const got = Atomics.load(this.ctl, i);
+      if (got - seq >= 0) return;
+      if (Date.now() - t0 > ACK_TIMEOUT_MS) {
+        throw new KvmError('EBUSY', `vCPU ${v} did not answer within ${ACK_TIMEOUT_MS / 1000} s (${this.deathMessage || 'no reason given'})`);
+      }
+      Atomics.wait(this.ctl, i, got, 50);
+    }
+  }
+
+  private kick(v: number): void {
+    const i = v * VCPU_STRIDE + VCPU_WAKE;
+    Atomics.add(this.ctl, i, 1);
+    Atomics.notify(this.ctl, i);
+  }
+
+  // ── what the guest did ──────────────────────────────────────────────────────
+
+  /** How the guest ended, once it has. */
+  exitInfo(): ExitInfo | undefined {
+    const w = this.vmWords;
+    if (Atomics.load(w, VM_STATE) !== VM_EXITED) return undefined;
+    const info: ExitInfo = {
+      kind: w[VM_EXIT_KIND], code: w[VM_EXIT_CODE], vcpu: w[VM_EXIT_VCPU],
+      pc: w[VM_EXIT_PC], cause: w[VM_EXIT_CAUSE], tval: w[VM_EXIT_TVAL],
+    };
+    if (info.kind === EXITK_INTERNAL) info.message = this.deathMessage || readVmMessage(w, this.vm.view('vm-msg'));
+    return info;
+  }
+
+  /** Resolve when the guest exits or after `ms`, without blocking the event loop. */
+  async waitForExit(ms: number): Promise<void> {
+    const r = Atomics.waitAsync(this.vmWords, VM_STATE, Atomics.load(this.vmWords, VM_STATE), ms);
+    if (r.async) await r.value;
+  }
+
+  getRegs(v: number): { pc: number; priv: number; x: number[]; csrs: Record<string, number> } {
+    check(Number.isInteger(v) && v >= 0 && v < this.vcpus, 'EINVAL', `getRegs: no vCPU ${v}`);
+    const c = v * VCPU_STRIDE;
+    const x = Array.from(this.ctl.subarray(c + VCPU_X, c + VCPU_X + 32), (n) => n >>> 0);
+    const csrs: Record<string, number> = {};
+    SNAPSHOT_CSRS.forEach((name, i) => (csrs[name] = this.ctl[c + VCPU_CSR + i] >>> 0));
+    return { pc: this.ctl[c + VCPU_PC] >>> 0, priv: this.ctl[c + VCPU_PRIV], x, csrs };
+  }
+
+  readConsole(): Uint8Array {
+    return this.platform.consoleOut.consume();
+  }
+
+  /** Keystrokes for the guest's UART (and SBI getchar). Returns the bytes accepted. */
+  writeConsole(bytes: Uint8Array): number {
+    const n = this.platform.consoleIn.produce(bytes);
+    for (let v = 0; v < this.vcpus; v++) this.kick(v);
+    return n;
+  }
+
+  traceEntries(): { pc: number; insn: number; priv: number }[] {
+    const t = this.vm.view('trace');
+    const n = Atomics.load(this.vmWords, VM_TRACE_LEN);
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const at = i * TRACE_ENTRY_WORDS;
+      out.push({ pc: t[at] >>> 0, insn: t[at + 1] >>> 0, priv: t[at + 2] });
+    }
+    return out;
+  }
+
+  symbols(): Map<string, number> {
+    return this.program?.symbols ?? new Map();
+  }
+
+  stats(seconds: number): VmStats {
+    return collectStats(this.vm, seconds);
+  }
+
+  /** Stop every vCPU worker. The VM cannot be used afterwards. */
+  async destroy(): Promise<void> {
+    try {
+      this.commandAll(CMD_QUIT, false);
+    } finally {
+      await Promise.all(this.threads.map((t) => t.terminate()));
+      this.threads = [];
+    }
+  }
+}
