@@ -7,6 +7,7 @@ import { Vmm, type ExitInfo } from '../kvm/vmm.ts';
 import { spawnVcpuNode } from '../../workers/node-spawn.ts';
 import { EXITK_HTIF, EXITK_INTERNAL, EXITK_LIMIT, EXITK_REBOOT, EXITK_SHUTDOWN, EXITK_TRAP } from '../kvm/vcpu-ctl.ts';
 import { formatTrace } from './trace.ts';
+import { causeName } from '../cpu/causes.ts';
 
 const OPTIONS: OptionSpecs = {
   vcpus: { type: 'int', min: 1, max: 8, arg: 'N', help: 'number of vCPUs (1-8, default 1)' },
@@ -104,7 +105,8 @@ function exitCodeFor(exit: ExitInfo): number {
       return EXIT_OK;
     case EXITK_TRAP:
       process.stderr.write(
-        `webkvm: guest trap with no handler${where}: cause ${exit.cause}, tval 0x${(exit.tval >>> 0).toString(16)}\n`,
+        `webkvm: guest trap with no handler${where}: cause ${exit.cause} (${causeName(exit.cause)}), ` +
+          `tval 0x${(exit.tval >>> 0).toString(16)}; ${exit.message ?? 'no handler'}\n`,
       );
       return EXIT_GUEST_TRAP;
     case EXITK_LIMIT:

@@ -26,3 +26,16 @@ export const IRQ_M_EXT = 11;
 
 /** The interrupt bit of mcause/scause on RV32. */
 export const CAUSE_INTERRUPT = 0x80000000 | 0;
+
+const NAMES: Record<number, string> = {
+  0: 'instruction address misaligned', 1: 'instruction access fault', 2: 'illegal instruction', 3: 'breakpoint',
+  4: 'load address misaligned', 5: 'load access fault', 6: 'store/AMO address misaligned', 7: 'store/AMO access fault',
+  8: 'environment call from U-mode', 9: 'environment call from S-mode', 11: 'environment call from M-mode',
+  12: 'instruction page fault', 13: 'load page fault', 15: 'store/AMO page fault',
+};
+
+/** The privileged spec's name of an exception cause (interrupt bit clear). */
+export function causeName(cause: number): string {
+  if (cause < 0) return `interrupt ${cause & 0x7fffffff}`;
+  return NAMES[cause] ?? `cause ${cause}`;
+}

@@ -41,6 +41,10 @@ function buildExists(): Uint8Array {
   range(0xc00, 0xc1f); // cycle, time, instret, hpmcounter3-31
   range(0xc80, 0xc9f); // and their high halves
   range(C.CSR_MVENDORID, C.CSR_MCONFIGPTR);
+  // tselect, tdata1-3: a trigger module with no triggers. tselect reads 0 and
+  // tdata1 reads type 0 ("no trigger here"), which is how the debug spec lets
+  // software find out, rather than trapping on the probe.
+  range(0x7a0, 0x7a3);
   return e;
 }
 
@@ -59,26 +63,47 @@ function cyclesInRun(h: Hart): number {
   return h.runBudget === 0 ? 0 : h.runBudget - h.runLeft - 1;
 }
 
-function readCounter(h: Hart, which: number): number {
-  if (which === 0) return h.cycle + cyclesInRun(h);
-  if (which === 1) return h.env.readTime();
-  if (which === 2) return h.instret + retiredInRun(h);
-  return 0; // hpmcounter3-31
+/** The hart's true count (cycles or retired instructions) so far, as a JS number (< 2^53). */
+function trueCount(h: Hart, which: number): number {
+  return which === 0 ? h.cycle + cyclesInRun(h) : h.instret + retiredInRun(h);
+}
+
+/**
+ * Half of a 64-bit counter as the guest sees it. mcycle/minstret are the
+ * hart's true counts plus a 64-bit bias that guest writes set, so they wrap
+ * at 2^64 exactly as the spec says while h.cycle/h.instret keep counting what
+ * really ran (for statistics and instruction limits).
+ */
+function readCounterHalf(h: Hart, which: number, high: boolean): number {
+  if (which === 1) {
+    const t = h.env.readTime();
+    return high ? Math.floor(t / TWO32) | 0 : t | 0;
+  }
+  if (which !== 0 && which !== 2) return 0; // hpmcounter3-31
+  const v = trueCount(h, which);
+  const b = h.counterBias;
+  const k = which === 0 ? 0 : 2;
+  const lo = (b[k] >>> 0) + (v % TWO32);
+  if (!high) return lo | 0;
+  return (b[k + 1] + Math.floor(v / TWO32) + (lo >= TWO32 ? 1 : 0)) | 0;
 }
 
 /**
  * Write half of mcycle/minstret. The new value is what the next instruction
- * reads: the writing instruction's own increment is absorbed. Values are JS
- * numbers, so the high half keeps 21 bits (2^53 total).
+ * reads: the writing instruction's own increment is absorbed.
  */
 function writeCounter(h: Hart, which: number, high: boolean, v: number): void {
-  const cur = readCounter(h, which);
-  const lo = high ? cur % TWO32 : v >>> 0;
-  const hi = high ? (v & 0x1fffff) : Math.floor(cur / TWO32);
-  const value = hi * TWO32 + lo;
+  const lo = high ? readCounterHalf(h, which, false) >>> 0 : v >>> 0;
+  const hi = high ? v >>> 0 : readCounterHalf(h, which, true) >>> 0;
   const inRun = h.runBudget !== 0;
-  if (which === 0) h.cycle = value - (inRun ? cyclesInRun(h) + 1 : 0);
-  else h.instret = value - (inRun ? retiredInRun(h) + 1 : 0);
+  const next = trueCount(h, which) + (inRun ? 1 : 0); // what the next instruction counts
+  const nlo = next % TWO32;
+  const nhi = Math.floor(next / TWO32);
+  // bias = wanted - next, modulo 2^64, in two 32-bit halves.
+  const borrow = lo < nlo ? 1 : 0;
+  const k = which === 0 ? 0 : 2;
+  h.counterBias[k] = (lo - nlo) | 0;
+  h.counterBias[k + 1] = (hi - nhi - borrow) | 0;
 }
 
 /** Read a CSR that exists, without access checks (also used for snapshots). */
@@ -111,9 +136,7 @@ export function csrReadRaw(h: Hart, csr: number): number {
   }
   const group = csr & ~0x9f; // 0xb00/0xb80/0xc00/0xc80 -> counter blocks
   if (group === 0xb00 || group === 0xc00) {
-    const which = csr & 0x1f;
-    const v = readCounter(h, which);
-    return (csr & 0x80) !== 0 ? Math.floor(v / TWO32) | 0 : v | 0;
+    return readCounterHalf(h, csr & 0x1f, (csr & 0x80) !== 0);
   }
   return 0; // the read-only-zero registers listed at the top
 }

@@ -87,6 +87,10 @@ export class Hart {
   /** Retired instructions and cycles (one per instruction slot, traps included), up to 2^53. */
   instret = 0;
   cycle = 0;
+  /** cause, epc, tval of the last trap [0..2] and of the one before it [3..5] (trap.ts). */
+  readonly trapLog = new Int32Array(6);
+  /** 64-bit offsets (lo, hi) guest writes put on mcycle [0,1] and minstret [2,3] (csr-file.ts). */
+  readonly counterBias = new Int32Array(4);
 
   /** Set from anywhere (SBI shutdown, pause); run() then returns RUN_STOP. */
   stopRequested = false;
@@ -169,6 +173,7 @@ export class Hart {
     this.stvec = this.sscratch = this.sepc = this.scause = this.stval = this.satp = 0;
     this.scounteren = 0;
     this.instret = this.cycle = 0;
+    this.counterBias.fill(0);
     this.resValid = false;
     this.stopRequested = false;
     this.exitReq = RUN_BUDGET;

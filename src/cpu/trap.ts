@@ -27,6 +27,15 @@ export function takeTrap(h: Hart, cause: number, interrupt: boolean, tval: numbe
   // Any trap ends an LR/SC sequence (a handler may run another one).
   h.resValid = false;
   if (!interrupt) h.runTraps++;
+  // Keep the last two traps: when a handler faults on its first fetch, the
+  // trap that sent the guest there is the one worth reporting.
+  const log = h.trapLog;
+  log[3] = log[0];
+  log[4] = log[1];
+  log[5] = log[2];
+  log[0] = code;
+  log[1] = h.pc & ~3;
+  log[2] = tval | 0;
   let s = h.mstatus;
   let tvec: number;
   if (toS) {

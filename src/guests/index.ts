@@ -75,7 +75,7 @@ function readSourceFile(file: string): string {
   } else if (typeof process !== 'undefined' && typeof process.getBuiltinModule === 'function') {
     const fs = process.getBuiltinModule('node:fs');
     try {
-      text = fs.readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+      text = fs.readFileSync(new URL(/* @vite-ignore */ `./${file}`, import.meta.url), "utf8");
     } catch (e) {
       throw new KvmError('ENOENT', `built-in guest source src/guests/${file} could not be read: ${(e as Error).message}`);
     }

@@ -224,13 +224,20 @@ export class VcpuRunner {
     if (this.platform.htif.enabled && this.pollHtif()) return false;
     if (this.overLimit()) return false;
     if (r === RUN_WFI) {
+      // An interrupt already pending but masked in mie would never wake a
+      // sleeper; WFI may return at any time, so it returns at once then.
+      if (h.mip !== 0) return true;
       this.ctlAll[this.ctl + VCPU_EXITS + EXIT_WFI]++;
       this.sleepUntilInterrupt(false);
     } else if (r === RUN_STOP) {
       return this.stopped();
     } else if (r === RUN_TRAP_LOOP) {
-      const which = h.priv === PRV_M ? [h.mcause, h.mepc, h.mtval] : [h.scause, h.sepc, h.stval];
-      recordVmExit(this.vmWords, EXITK_TRAP, 0, this.vcpuId, which[1], which[0], which[2]);
+      // trapLog[3..5] is the trap that sent the guest to the handler that
+      // cannot be fetched; [0..2] is the handler's own fetch fault.
+      const t = h.trapLog;
+      writeVmMessage(this.vmWords, this.vm.view('vm-msg'),
+        `its handler at 0x${(t[1] >>> 0).toString(16)} cannot be fetched (cause ${t[0]})`);
+      recordVmExit(this.vmWords, EXITK_TRAP, 0, this.vcpuId, t[4], t[3], t[5]);
       return false;
     }
     return true;

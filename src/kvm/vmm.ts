@@ -13,7 +13,7 @@ import { kvmWriteGuest } from './memslot.ts';
 import { check, KvmError } from './errors.ts';
 import type { VcpuInit } from './vcpu-run.ts';
 import {
-  CMD_PAUSE, CMD_QUIT, CMD_RESET, CMD_RUN, CMD_STEP, EXITK_INTERNAL, EXITK_NONE, SNAPSHOT_CSRS, TRACE_ENTRIES,
+  CMD_PAUSE, CMD_QUIT, CMD_RESET, CMD_RUN, CMD_STEP, EXITK_INTERNAL, EXITK_NONE, EXITK_TRAP, SNAPSHOT_CSRS, TRACE_ENTRIES,
   TRACE_ENTRY_WORDS, VCPU_ACK_SEQ, VCPU_CMD, VCPU_CMD_SEQ, VCPU_CSR, VCPU_PC, VCPU_PRIV, VCPU_STRIDE, VCPU_WAKE,
   VCPU_X, VM_BOOT_MODE, VM_ENTRY, VM_EXITED, VM_EXIT_CAUSE, VM_EXIT_CODE, VM_EXIT_KIND, VM_EXIT_PC, VM_EXIT_TVAL,
   VM_EXIT_VCPU, VM_FROMHOST, VM_LOADED, VM_MAX_INSNS_HI, VM_MAX_INSNS_LO, VM_PAUSED, VM_RUNNING, VM_STATE,
@@ -77,7 +77,23 @@ export class Vmm {
       const init: VcpuInit = { hv: vmm.vm.hv, ram: vmm.vm.ram, vcpuId: id };
       vmm.threads.push(spawn(init, (message) => vmm.vcpuDied(id, message)));
     }
+    // Wait, without blocking, until every vCPU thread has answered once. A
+    // browser does not start a nested worker while its parent is blocked in
+    // Atomics.wait, so the first blocking wait must come after this.
+    for (let id = 0; id < cfg.vcpus; id++) await vmm.waitAckAsync(id, vmm.command(id, CMD_PAUSE, false));
     return vmm;
+  }
+
+  private async waitAckAsync(v: number, seq: number): Promise<void> {
+    const i = v * VCPU_STRIDE + VCPU_ACK_SEQ;
+    const t0 = Date.now();
+    for (;;) {
+      const got = Atomics.load(this.ctl, i);
+      if (got - seq >= 0) return;
+      if (this.deathMessage) throw new KvmError('EFAULT', this.deathMessage);
+      if (Date.now() - t0 > ACK_TIMEOUT_MS) throw new KvmError('EBUSY', `vCPU ${v} did not start within ${ACK_TIMEOUT_MS / 1000} s`);
+      await waitChange(this.ctl, i, got, 50);
+    }
   }
 
   get vcpus(): number {
@@ -219,13 +235,13 @@ export class Vmm {
       pc: w[VM_EXIT_PC], cause: w[VM_EXIT_CAUSE], tval: w[VM_EXIT_TVAL],
     };
     if (info.kind === EXITK_INTERNAL) info.message = this.deathMessage || readVmMessage(w, this.vm.view('vm-msg'));
+    if (info.kind === EXITK_TRAP) info.message = readVmMessage(w, this.vm.view('vm-msg'));
     return info;
   }
 
   /** Resolve when the guest exits or after `ms`, without blocking the event loop. */
   async waitForExit(ms: number): Promise<void> {
-    const r = Atomics.waitAsync(this.vmWords, VM_STATE, Atomics.load(this.vmWords, VM_STATE), ms);
-    if (r.async) await r.value;
+    await waitChange(this.vmWords, VM_STATE, Atomics.load(this.vmWords, VM_STATE), ms);
   }
 
   getRegs(v: number): { pc: number; priv: number; x: number[]; csrs: Record<string, number> } {
@@ -276,4 +292,15 @@ export class Vmm {
       this.threads = [];
     }
   }
+}
+
+/** Resolve when a[i] is no longer `value`, or after `ms`, without blocking the thread. */
+async function waitChange(a: Int32Array, i: number, value: number, ms: number): Promise<void> {
+  const r = Atomics.waitAsync(a, i, value, ms);
+  if (!r.async) return;
+  // A pending waitAsync does not keep Node's event loop alive (the vCPU
+  // workers are unref'd), so a timer of the same length does.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([r.value, new Promise<void>((res) => (timer = setTimeout(res, ms)))]);
+  clearTimeout(timer);
 }

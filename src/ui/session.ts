@@ -38,6 +38,13 @@ export interface MachineConfig {
 
 const STATUS_POLL_MS = 250;
 
+/** An error already worded for the user, with the part of the UI it belongs to. */
+class SourcedError extends Error {
+  constructor(readonly source: SessionError['source'], message: string) {
+    super(message);
+  }
+}
+
 export class Session {
   private state: SessionState;
   private readonly listeners = new Set<(s: SessionState) => void>();
@@ -83,7 +90,13 @@ export class Session {
     const label = source.kind === 'elf' ? `Loading ${source.name}` :
       source.kind === 'asm' ? `Assembling ${source.name}` : `Loading guest "${source.name}"`;
     return this.act(label, source.kind, async (api) => {
-      const handles = await api.createVm(this.config());
+      let handles;
+      try {
+        handles = await api.createVm(this.config());
+      } catch (e) {
+        // Not the program's fault: report it as a machine problem.
+        throw new SourcedError('control', `Could not create the VM: ${userMessage(e)}`);
+      }
       const views = createSharedViews(handles);
       this.set({ views, program: null });
       // loadProgram may transfer an uploaded buffer, so remember a copy for "Run again".
@@ -152,7 +165,8 @@ export class Session {
       await fn(api);
     } catch (e) {
       ok = false;
-      this.set({ error: { source, text: userMessage(e) } });
+      const error = e instanceof SourcedError ? { source: e.source, text: e.message } : { source, text: userMessage(e) };
+      this.set({ error });
     }
     this.set({ busy: null });
     await this.refresh();

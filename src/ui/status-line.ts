@@ -5,6 +5,7 @@
 //   data-busy      "true" while a control call is in flight
 //   data-exit-code the guest's exit code once it exited
 import { h, hex32 } from './dom.ts';
+import { findSourceLocation } from './errors.ts';
 import type { SessionState } from './session.ts';
 import type { VmState } from './vmm-api.ts';
 
@@ -32,10 +33,20 @@ export function describeState(s: SessionState): string {
     case 'paused':
       return `${name} is paused.`;
     case 'exited':
-      return `${name} exited with code ${s.exitCode ?? '?'}${s.vmMessage ? ` (${s.vmMessage})` : ''}.`;
+      // The VMM's message usually names the exit path and code already.
+      return s.vmMessage ? `${name} exited: ${s.vmMessage.replace(/\.$/, '')}.` : `${name} exited with code ${s.exitCode ?? '?'}.`;
     case 'error':
       return s.vmMessage ? `${name} stopped: ${s.vmMessage}` : `${name} stopped with an error.`;
   }
+}
+
+/** The error line; an assembler message is shortened to its first line (the editor shows it all). */
+function errorSummary(s: SessionState): string {
+  const e = s.error;
+  if (!e) return '';
+  if (e.source !== 'asm') return e.text;
+  const first = e.text.split('\n')[0]!;
+  return findSourceLocation(first) ? `Assembly failed: ${first}` : `Could not load the program: ${first}`;
 }
 
 export function createStatusLine(slot: HTMLElement): (s: SessionState) => void {
@@ -50,11 +61,8 @@ export function createStatusLine(slot: HTMLElement): (s: SessionState) => void {
     pill.dataset.state = s.vm;
     text.textContent = describeState(s);
     busy.textContent = s.busy ?? '';
-    const err = s.error
-      ? s.error.source === 'asm' ? `Assembly failed: ${s.error.text.split('\n')[0]}` : s.error.text
-      : '';
-    error.textContent = err;
-    error.hidden = !err;
+    error.textContent = errorSummary(s);
+    error.hidden = !error.textContent;
 
     const ds = document.body.dataset;
     ds.vmState = s.vm;

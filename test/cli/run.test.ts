@@ -60,7 +60,7 @@ msg: .ascii "hello\\n"
   it('exits 126 on a trap with no handler (mtvec = 0)', () => {
     const r = webkvm(['run', scratch('trap.S', htifProgram('  .word 0xffffffff\n'))]);
     expect(r.status).toBe(126);
-    expect(r.stderr).toMatch(/trap with no handler.*cause 2/);
+    expect(r.stderr).toMatch(/trap with no handler on vCPU 0 at pc 0x80000000: cause 2 \(illegal instruction\), tval 0xffffffff; its handler at 0x0 cannot be fetched/);
   });
 
   it('exits 0 on SBI shutdown and 1 on shutdown with system failure (S-mode boot)', () => {
@@ -132,7 +132,7 @@ _start: j _start
     const line = r.stderr.trim().split('\n').pop()!;
     const s = JSON.parse(line);
     expect(s.vcpus[0].instructions).toBeGreaterThan(0);
-    expect(s).toHaveProperty('mmu_lock.acquisitions');
+    expect(s.mmu_lock.acquired).toBeGreaterThan(0);
     expect(s).toHaveProperty('shadow_pages');
   });
 });

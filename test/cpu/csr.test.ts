@@ -39,7 +39,7 @@ bad:
   });
 
   test.each([
-    ['tselect (debug, not implemented)', 'csrr a0, 0x7a0'],
+    ['tcontrol (debug, not implemented)', 'csrr a0, 0x7a5'],
     ['a custom CSR', 'csrr a0, 0x7c0'],
     ['mtime is not a CSR', 'csrr a0, 0xb01'],
     ['hypervisor CSR', 'csrr a0, 0x600'],
@@ -48,6 +48,21 @@ bad:
     const l = runAsm(`_start:\nbad:\n  ${insn}\n  PASS`);
     expect(l.reg('s9')).toBe(2);
     expect(l.reg('s11')).toBe(l.mem.readWord(l.sym('bad')));
+  });
+
+  test('trigger module with no triggers: tselect/tdata1-3 read 0 and ignore writes', () => {
+    const l = runAsm(`
+_start:
+  li t0, -1
+  csrw tselect, t0
+  csrw tdata1, t0
+  csrr a0, tselect
+  csrr a1, tdata1
+  csrr a2, tdata2
+  PASS`);
+    expect(l.reg('a0')).toBe(0);
+    expect(l.reg('a1')).toBe(0);
+    expect(l.reg('a2')).toBe(0);
   });
 
   test('PMP (zero entries), hpm counters, envcfg: exist, read 0, ignore writes', () => {
