@@ -1,0 +1,52 @@
+// Run a program on the real VMM with real vCPU worker threads, as the CLI
+// does, and collect what it printed and how it ended.
+import { Vmm, type ExitInfo } from '../../src/kvm/vmm.ts';
+import { spawnVcpuNode } from '../../workers/node-spawn.ts';
+import { assemble } from '../../src/asm/assembler.ts';
+import { writeElf } from '../../src/asm/elf.ts';
+import type { VmStats } from '../../src/kvm/stats.ts';
+
+export interface RunResult {
+  exit: ExitInfo;
+  output: string;
+  stats: VmStats;
+}
+
+export interface RunOptions {
+  vcpus?: number;
+  memMiB?: number;
+  input?: string;
+  timeoutMs?: number;
+  /** Called once the guest runs, with the VMM (to poke it while it runs). */
+  during?: (vmm: Vmm) => Promise<void>;
+}
+
+export async function runSource(source: string, name: string, o: RunOptions = {}): Promise<RunResult> {
+  return runElf(writeElf(assemble(source, name)), name, o);
+}
+
+export async function runElf(elf: Uint8Array, name: string, o: RunOptions = {}): Promise<RunResult> {
+  const vmm = await Vmm.create({ memBytes: (o.memMiB ?? 64) << 20, vcpus: o.vcpus ?? 1 }, spawnVcpuNode);
+  const dec = new TextDecoder();
+  let output = '';
+  try {
+    vmm.loadElf(elf, name);
+    const t0 = performance.now();
+    vmm.run();
+    if (o.input) vmm.writeConsole(new TextEncoder().encode(o.input));
+    if (o.during) await o.during(vmm);
+    const deadline = t0 + (o.timeoutMs ?? 30_000);
+    while (!vmm.exitInfo()) {
+      output += dec.decode(vmm.readConsole(), { stream: true });
+      if (performance.now() > deadline) {
+        vmm.pause();
+        throw new Error(`${name}: no exit within ${o.timeoutMs ?? 30_000} ms; output so far:\n${output}`);
+      }
+      await vmm.waitForExit(10);
+    }
+    output += dec.decode(vmm.readConsole());
+    return { exit: vmm.exitInfo()!, output: output.replace(/\r/g, ''), stats: vmm.stats((performance.now() - t0) / 1000) };
+  } finally {
+    await vmm.destroy();
+  }
+}
