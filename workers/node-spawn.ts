@@ -9,7 +9,7 @@ const boot = new URL('./node-boot.mjs', import.meta.url);
 const entry = new URL('./vcpu.node.ts', import.meta.url).href;
 
 export const spawnVcpuNode: VcpuSpawner = (init: VcpuInit, onError: (message: string) => void): VcpuThread => {
-  const w = new Worker(boot, { workerData: { entry, init } });
+  const w = new Worker(boot, { workerData: { entry, init }, execArgv: process.env.WEBKVM_WORKER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.WEBKVM_WORKER_PROF] : undefined });
   w.on('error', (e) => onError(e instanceof Error ? e.message : String(e)));
   w.on('message', (m: unknown) => {
     if (m && typeof m === 'object' && 'error' in m) onError(String((m as { error: unknown }).error));

@@ -126,6 +126,20 @@ _start: j _start
     expect(r.stderr).toMatch(/low\.elf: segment at 0x00001000.*outside guest RAM/);
   });
 
+  it('--trace N disassembles the first N instructions of vCPU 0 on stderr', () => {
+    const r = webkvm(['run', scratch('trace.S', htifProgram(htifExit(0))), '--trace', '3']);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toEqual(['<_start>:', '  M 80000000: 00100513  li a0,1', expect.stringMatching(/^  M 80000004: [0-9a-f]{8}  auipc t0,0x\d+$/), expect.stringMatching(/^  M 80000008: /)]);
+  });
+
+  it('runs a built-in guest by name with stdin on its UART', () => {
+    const r = webkvm(['run', 'hello'], 'hi\r\x04');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('webkvm hello: a polled 16550 UART console.');
+    expect(r.stdout).toContain('hi\r\n');
+  });
+
   it('prints --stats as one JSON line', () => {
     const r = webkvm(['run', scratch('stats.S', htifProgram(htifExit(0))), '--stats']);
     expect(r.status).toBe(0);
