@@ -22,7 +22,7 @@ import { deadlineOf } from '../devices/timecmp.ts';
 import { sbiEcall } from './sbi.ts';
 import { VcpuSbiHost, HSM_STARTED, HSM_STOPPED, HSM_STOP_PENDING, HSM_START_PENDING } from './vcpu-sbi-host.ts';
 import {
-  CMD_PAUSE, CMD_QUIT, CMD_RUN, CMD_STEP, EXITK_HTIF, EXITK_INTERNAL, EXITK_LIMIT, EXITK_TRAP, EXIT_HTIF, EXIT_PAUSE, EXIT_SBI,
+  CMD_PAUSE, CMD_QUIT, CMD_RUN, CMD_STEP, EXITK_HTIF, EXITK_INTERNAL, EXITK_SHUTDOWN, EXITK_LIMIT, EXITK_TRAP, EXIT_HTIF, EXIT_PAUSE, EXIT_SBI,
   EXIT_WFI, VCPU_ACK_SEQ, VCPU_CMD, VCPU_CMD_SEQ, VCPU_CSR, VCPU_EXITS, VCPU_HSM, VCPU_INSTRET_HI, VCPU_INSTRET_LO,
   VCPU_PC, VCPU_PRIV, VCPU_SSIP, VCPU_START_ARG, VCPU_START_PC, VCPU_STATE, VCPU_STIMER_HI, VCPU_STIMER_LO,
   VCPU_STRIDE, VCPU_X, VM_BOOT_MODE, VM_ENTRY, VM_FROMHOST, VM_MAX_INSNS_HI, VM_MAX_INSNS_LO, VM_STATE, VM_EXITED,
@@ -247,8 +247,20 @@ export class VcpuRunner {
   private stopped(): boolean {
     this.hart.stopRequested = false;
     const hsm = this.ctl + VCPU_HSM;
-    if (Atomics.compareExchange(this.ctlAll, hsm, HSM_STOP_PENDING, HSM_STOPPED) === HSM_STOP_PENDING) return true;
+    if (Atomics.compareExchange(this.ctlAll, hsm, HSM_STOP_PENDING, HSM_STOPPED) === HSM_STOP_PENDING) {
+      // The last running hart stopped: nothing can ever start one again, so
+      // the machine has powered itself off (docs/guest-abi.md §10).
+      if (this.allHartsStopped()) recordVmExit(this.vmWords, EXITK_SHUTDOWN, 0, this.vcpuId, this.hart.pc);
+      return true;
+    }
     return !this.isDone();
+  }
+
+  private allHartsStopped(): boolean {
+    for (let v = 0; v < this.vm.config.vcpus; v++) {
+      if (Atomics.load(this.ctlAll, v * VCPU_STRIDE + VCPU_HSM) !== HSM_STOPPED) return false;
+    }
+    return true;
   }
 
   /** An S-mode secondary hart, stopped until another hart calls HSM hart_start. */

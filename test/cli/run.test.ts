@@ -81,6 +81,20 @@ _start:
     expect(r.status).toBe(1);
   });
 
+  it('exits 0 when the only hart stops itself with SBI HSM hart_stop', () => {
+    const src = `
+    .text
+    .globl _start
+_start:
+    li a7, 0x48534d
+    li a6, 1
+    ecall
+1:  j 1b
+`;
+    const r = webkvm(['run', scratch('stop.S', src), '--timeout', '20']);
+    expect(r.status).toBe(0);
+  });
+
   it('exits 125 on bad input, with a message naming the problem', () => {
     const unknown = webkvm(['run', '--frobnicate', 'x.elf']);
     expect(unknown.status).toBe(125);
