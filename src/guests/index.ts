@@ -121,6 +121,18 @@ const computeLines = (paging: string) => (vcpus: number): string[] => [
   'compute: all harts agree, PASS',
 ];
 
+/** dirty.S and paging-dirty.S: the same patchable words (paging-dirty also needs pages_per_vcpu even, <= 1024). */
+const dirtyParams = {
+  pages_per_vcpu: 'working-set pages (4 KiB) per vCPU (.word, default 256)',
+  pattern: '0 sequential, 1 random (xorshift32 per hart), 2 hot/cold: 9 in 10 writes to the first 10% (.word, default 0)',
+  max_iterations: 'passes over the region before the summary; 0 = forever (.word, default 3)',
+};
+
+const dirtyLines = (prefix: string) => (vcpus: number): string[] => [
+  `${prefix}: ${vcpus} vCPUs, 256 pages each, 3 iterations, pattern sequential`,
+  `${prefix}: every page checked against its hart's iterations_done, PASS`,
+];
+
 const computeParams = {
   iterations: 'loop count per hart (.word, default 20)',
   use_paging: '0: satp bare; 1: Sv32 with a megapage identity map (.word)',
@@ -257,6 +269,43 @@ export const GUESTS: Guest[] = [
       },
     },
     'paging.S',
+  ),
+  guest(
+    {
+      name: 'dirty',
+      title: 'Dirty logging workload, paging off',
+      description:
+        "Like KVM's dirty_log_perf_test: every vCPU writes the iteration number into each 4 KiB page of " +
+        'its own region, pass after pass (sequential, random or hot/cold), and publishes the pass in ' +
+        'iterations_done. Turn dirty logging on and watch the bitmap light up region by region; after ' +
+        'each GET the next stores hit write-protected SPTEs and are fixed by the fast page fault, no ' +
+        'mmu_lock (compare fast and slow faults). Set max_iterations to 0 to run forever.',
+      vcpus: 4,
+      params: dirtyParams,
+      expect: { lines: dirtyLines('dirty'), resetReason: 0 },
+    },
+    'dirty.S',
+  ),
+  guest(
+    {
+      name: 'paging-dirty',
+      title: 'Dirty logging workload, Sv32 on',
+      description:
+        'The dirty workload under Sv32: the kernel is identity-mapped with 4 KiB pages and each region ' +
+        'is mapped half with 4 KiB pages (indirect shadow pages) and half with a 4 MiB megapage (a direct ' +
+        'shadow page). With dirty logging on, watch both halves light up in the bitmap, but only the ' +
+        'megapage half takes the fast page fault: writes to the 4 KiB half go the slow path.',
+      vcpus: 4,
+      params: dirtyParams,
+      expect: {
+        lines: (vcpus) => [
+          'paging-dirty: Sv32 on: kernel identity-mapped with 4 KiB pages, regions half 4 KiB pages, half megapages',
+          ...dirtyLines('paging-dirty')(vcpus),
+        ],
+        resetReason: 0,
+      },
+    },
+    'paging-dirty.S',
   ),
 ];
 

@@ -19,6 +19,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called once the guest runs, with the VMM (to poke it while it runs). */
   during?: (vmm: Vmm) => Promise<void>;
+  /** Called once the guest has exited, before the VM is destroyed (to read guest memory). */
+  after?: (vmm: Vmm) => void;
 }
 
 export async function runSource(source: string, name: string, o: RunOptions = {}): Promise<RunResult> {
@@ -45,6 +47,7 @@ export async function runElf(elf: Uint8Array, name: string, o: RunOptions = {}):
       await vmm.waitForExit(10);
     }
     output += dec.decode(vmm.readConsole());
+    o.after?.(vmm);
     return { exit: vmm.exitInfo()!, output: output.replace(/\r/g, ''), stats: vmm.stats((performance.now() - t0) / 1000) };
   } finally {
     await vmm.destroy();
