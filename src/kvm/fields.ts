@@ -49,6 +49,10 @@ export const KVM_POOL_FREE_COUNT = 9;
 export const KVM_POOL_HINT = 10;
 /** Shadow pages created so far (stamps SP_SEQ, lets a UI spot new pages). */
 export const KVM_SP_CREATED = 11;
+/** kvm->manual_dirty_log_protect: KVM_DIRTY_LOG_* bits of KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (dirtylog.ts). */
+export const KVM_MANUAL_DIRTY_LOG_PROTECT = 12;
+/** kvm->dirty_ring_size, in entries (KVM_CAP_DIRTY_LOG_RING, dirty-ring.ts); 0: the VM uses bitmaps. */
+export const KVM_DIRTY_RING_SIZE = 13;
 export const KVM_WORDS = 16;
 
 // ── region 'locks': LOCK_SLOTS records of LOCK_WORDS (locks.ts) ──────────────
@@ -126,6 +130,8 @@ export const KVM_REQ_KICK = 1 << 2;
 export const KVM_REQ_EVENT = 1 << 3;
 /** Steal time needs an update (msr code sets it; the run loop handles it). */
 export const KVM_REQ_STEAL_UPDATE = 1 << 4;
+/** The vCPU's dirty ring reached its soft limit: exit with KVM_EXIT_DIRTY_RING_FULL (dirty-ring.ts). */
+export const KVM_REQ_DIRTY_RING_SOFT_FULL = 1 << 5;
 /** Requests the MMU handles itself; the others go back to the run loop. */
 export const KVM_REQ_MMU_MASK = KVM_REQ_TLB_FLUSH | KVM_REQ_MMU_RELOAD | KVM_REQ_KICK;
 
@@ -149,6 +155,7 @@ export const STAT_PFN_ALLOC = 23; // host pages allocated
 export const STAT_PFN_FREE = 24; // host pages freed
 export const STAT_DIRTY_MARKED = 25; // markPageDirty calls that set a new bit
 export const STAT_NOTIFIER_INVALIDATE = 26; // mmu notifier invalidations
+export const STAT_DIRTY_RING_FULL = 27; // dirty-ring pushes refused: the ring was completely full
 export const STATS_WORDS = 64;
 
 // Remote TLB flush causes (index into STAT_FLUSH_CAUSE).
@@ -176,6 +183,25 @@ export const MEMSLOT_TABLE_BASE = 3;
 export const MEMSLOT_DIRTY_BASE = 4;
 export const MEMSLOT_WORDS = 8;
 export const KVM_MEM_LOG_DIRTY_PAGES = 1;
+
+// ── region 'dirty-ring': per vCPU, DRING_STRIDE words (dirty-ring.ts) ────────
+// A header, then up to KVM_DIRTY_RING_MAX_ENTRIES struct kvm_dirty_gfn of
+// KVM_DIRTY_GFN_WORDS words. Only the vCPU's own thread pushes (dirty_index);
+// userspace sets F_RESET on harvested entries; KVM_RESET_DIRTY_RINGS zeroes
+// them and advances reset_index.
+export const DRING_DIRTY_INDEX = 0; // entries pushed (wraps; entry = index & (size - 1))
+export const DRING_RESET_INDEX = 1; // entries reset
+export const DRING_HDR_WORDS = 16;
+export const KVM_DIRTY_GFN_FLAGS = 0;
+export const KVM_DIRTY_GFN_SLOT = 1; // (address space << 16) | slot id
+export const KVM_DIRTY_GFN_OFFSET_LO = 2; // page index in the slot (u64)
+export const KVM_DIRTY_GFN_OFFSET_HI = 3;
+export const KVM_DIRTY_GFN_WORDS = 4; // 16 bytes, as the kernel's struct
+export const KVM_DIRTY_GFN_F_DIRTY = 1 << 0;
+export const KVM_DIRTY_GFN_F_RESET = 1 << 1;
+/** Our maximum (the kernel's is 65536); it bounds the region's size. */
+export const KVM_DIRTY_RING_MAX_ENTRIES = 4096;
+export const DRING_STRIDE = DRING_HDR_WORDS + KVM_DIRTY_RING_MAX_ENTRIES * KVM_DIRTY_GFN_WORDS;
 
 // ── region 'gfn-table': one "host PTE" per memslot page ─────────────────────
 // 0 = not yet backed (allocated on first touch), else pfn << 12 | flags.

@@ -14,6 +14,7 @@
 // mmu_lock sees stable slots. A page fault that looked a gfn up before a
 // memslot change notices the new generation under mmu_lock and retries.
 
+import { kvmDirtyRingPush, kvmDirtyRingSize, kvmGetRunningVcpu } from './dirty-ring.ts';
 import { KvmError } from './errors.ts';
 import type { VmShared } from './shm.ts';
 import { PAGE_SHIFT, PAGE_WORDS } from './shm.ts';
@@ -148,9 +149,13 @@ export function gfnToPfn(vm: VmShared, gfn: number): number {
  * mark_page_dirty: set gfn's bit in its memslot's dirty bitmap, if the slot
  * logs dirty pages. A plain read first: most calls find the bit already set
  * and should not pay for an atomic read-modify-write. Lock-free.
+ * In a dirty-ring VM the page goes to the running vCPU's ring instead.
  */
 export function markPageDirty(vm: VmShared, gfn: number): void {
   if (!lookup(vm, gfn) || (found.flags & KVM_MEM_LOG_DIRTY_PAGES) === 0) return;
+  // A ring VM: into the running vCPU's ring (dirty-ring.ts); no vCPU, or a full ring: the bitmap.
+  const vcpu = kvmGetRunningVcpu();
+  if (vcpu >= 0 && kvmDirtyRingSize(vm) !== 0 && kvmDirtyRingPush(vm, vcpu, found.slot, found.rel)) return;
   const w = found.dirtyBase + (found.rel >>> 5);
   const bit = 1 << (found.rel & 31);
   if ((vm.dirtyBitmap[w]! & bit) !== 0) return;

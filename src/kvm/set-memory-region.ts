@@ -15,18 +15,20 @@
 // table, backed from the host page pool on first touch; a deleted slot's
 // pages go back to the pool (what munmap of the backing would do).
 //
-// Dirty logging itself (write protection on enable, GET_DIRTY_LOG) is a later
-// step; here a slot with KVM_MEM_LOG_DIRTY_PAGES gets a cleared bitmap and
-// markPageDirty fills it.
+// Turning KVM_MEM_LOG_DIRTY_PAGES on prepares the bitmap and write-protects the
+// slot (dirtylog.ts: kvmCreateDirtyBitmap, kvmMmuSlotApplyFlags), then flushes
+// remote TLBs; markPageDirty fills the bitmap, GET/CLEAR_DIRTY_LOG collect it.
 
+import { kvmCreateDirtyBitmap, kvmMmuSlotApplyFlags } from './dirtylog.ts';
 import { check, KvmError } from './errors.ts';
 import {
-  KVM_MEMSLOTS_GEN, KVM_MEMSLOTS_USED, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, MEMSLOT_BASE_GFN,
+  FLUSH_CAUSE_DIRTY_LOG, KVM_MEMSLOTS_GEN, KVM_MEMSLOTS_USED, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, MEMSLOT_BASE_GFN,
   MEMSLOT_DIRTY_BASE, MEMSLOT_FLAGS, MEMSLOT_NPAGES, MEMSLOT_TABLE_BASE, MEMSLOT_WORDS,
 } from './fields.ts';
 import { kvmReleasePfnClean } from './hostmem.ts';
 import type { Kvm } from './kvm-host.ts';
 import { kvmMmuZapAll } from './mmu-page.ts';
+import { kvmFlushRemoteTlbs } from './requests.ts';
 import type { VmShared } from './shm.ts';
 import { PAGE_SHIFT, PAGE_SIZE } from './shm.ts';
 
@@ -105,22 +107,23 @@ export function kvmSetUserMemoryRegion(kvm: Kvm, mem: KvmUserspaceMemoryRegion):
     const move = !create && !remove && old!.baseGfn !== baseGfn;
     const tableBase = create ? allocTableRange(vm, slot, npages, where) : old!.tableBase;
 
+    const logOn = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+    const wasOn = old !== null && (old.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+    const startLog = logOn && (!wasOn || create);
+    let flushLog = false;
     kvm.mmuLock.lock();
     try {
       if (create || remove || move) kvmMmuZapAll(kvm);
+      // The bitmap (twice the size: the scratch half) is ready before the flag is published.
+      if (startLog) kvmCreateDirtyBitmap(kvm, tableBase, npages);
       writeMemslot(vm, slot, remove ? 0 : flags, baseGfn, npages, tableBase);
       if (remove) releaseTableRange(vm, tableBase, oldNpages);
       if (create) releaseTableRange(vm, tableBase, npages); // normally empty: drop strays from a raced fault
-      const logOn = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
-      const wasOn = old !== null && (old.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
-      if (logOn && (!wasOn || create)) {
-        // kvm_create_dirty_bitmap: zeroed, twice the size (the scratch half).
-        const words = Math.ceil(npages / 32);
-        vm.dirtyBitmap.fill(0, 2 * (tableBase / 32), 2 * (tableBase / 32) + 2 * words);
-      }
+      if (startLog) flushLog = kvmMmuSlotApplyFlags(kvm, slot); // write-protect (dirtylog.ts)
     } finally {
       kvm.mmuLock.unlock();
     }
+    if (flushLog) kvmFlushRemoteTlbs(kvm, FLUSH_CAUSE_DIRTY_LOG); // 3.6: after mmu_lock, before return
   } finally {
     kvm.slotsLock.unlock();
   }

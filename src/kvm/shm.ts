@@ -38,7 +38,7 @@
 
 import { check, KvmError } from './errors.ts';
 import {
-  HDR_LAYOUT_HASH, HDR_MAGIC, HDR_MEM_PAGES, HDR_POOL_PFNS, HDR_RAM_BASE, HDR_RMAP_DESCS,
+  DRING_STRIDE, HDR_LAYOUT_HASH, HDR_MAGIC, HDR_MEM_PAGES, HDR_POOL_PFNS, HDR_RAM_BASE, HDR_RMAP_DESCS,
   HDR_SHADOW_PAGES, HDR_SLOT_PAGES, HDR_TOTAL_WORDS, HDR_VCPUS, HDR_VERSION, HDR_WORDS, HV_MAGIC,
   HV_VERSION, KVCPU_NONPAGING_ROOT, KVCPU_ROOT, KVCPU_WORDS, KVM_DESC_FREE_COUNT, KVM_DESC_FREE_HEAD,
   KVM_MEMSLOTS_USED, KVM_MEM_SLOTS_NUM, KVM_POOL_FREE_COUNT, KVM_SP_FREE_COUNT, KVM_SP_FREE_HEAD,
@@ -191,6 +191,8 @@ export const HV_REGIONS: readonly HvRegionSpec[] = [
   { name: 'trace', words: () => TRACE_ENTRIES * TRACE_ENTRY_WORDS },
   // Every device of the board, sub-allocated by src/devices/platform.ts.
   { name: 'platform', words: (c) => platformWords({ nvcpus: c.vcpus }) },
+  // Per-vCPU dirty rings (dirty-ring.ts).
+  { name: 'dirty-ring', words: (c) => c.vcpus * DRING_STRIDE },
 ];
 
 export interface HvRegion {
