@@ -7,6 +7,10 @@
 //   KVM_RUN                    vm.run()                    (all vCPUs; returns at once)
 //   KVM_SET_GUEST_DEBUG        vm.step(vcpu)               single-step one vCPU
 //   KVM_GET_REGS               vm.getRegs(vcpu)
+//   KVM_GET_DIRTY_LOG          vm.ioctl(nr, slot)          dirty bitmap of a slot (3.6 order)
+//   KVM_CLEAR_DIRTY_LOG        vm.ioctl(nr, log)           manual protect
+//   KVM_ENABLE_CAP             vm.ioctl(nr, cap)           manual protect (168), dirty ring (192)
+//   KVM_RESET_DIRTY_RINGS      vm.ioctl(nr)
 //   (reset, pause)             vm.reset(), vm.pause()      what QEMU's monitor would do
 //
 // vm.ioctl(nr, arg) dispatches by number, so scripts can use the numbers
@@ -20,6 +24,7 @@
 import { Vmm, type VcpuSpawner } from './vmm.ts';
 import { check, KvmError } from './errors.ts';
 import { kvmSetUserMemoryRegion, type KvmUserspaceMemoryRegion } from './set-memory-region.ts';
+import type { KvmClearDirtyLog, KvmEnableCap } from './dirtylog.ts';
 
 const KVMIO = 0xae;
 const IOC_WRITE = 1;
@@ -35,6 +40,9 @@ export const KVM_GET_REGS = ioc(IOC_READ, 0x81, 144);
 export const KVM_SET_GUEST_DEBUG = ioc(IOC_WRITE, 0x9b, 72);
 export const KVM_GET_DIRTY_LOG = ioc(IOC_WRITE, 0x42, 16);
 export const KVM_PPC_ALLOCATE_HTAB = ioc(IOC_READ | IOC_WRITE, 0xa7, 4);
+export const KVM_CLEAR_DIRTY_LOG = ioc(IOC_READ | IOC_WRITE, 0xc0, 24);
+export const KVM_ENABLE_CAP = ioc(IOC_WRITE, 0xa3, 104);
+export const KVM_RESET_DIRTY_RINGS = ioc(0, 0xc7, 0);
 
 export interface KvmVmConfig {
   /** Guest RAM in MiB (slot 0 at 0x8000_0000), 1..1024. */
@@ -106,6 +114,14 @@ export class KvmVm {
         return this.getRegs(arg as number);
       case KVM_SET_GUEST_DEBUG:
         return this.step(arg as number);
+      case KVM_GET_DIRTY_LOG:
+        return this.vmm.getDirtyLog(arg as number);
+      case KVM_CLEAR_DIRTY_LOG:
+        return this.vmm.clearDirtyLog(arg as KvmClearDirtyLog);
+      case KVM_ENABLE_CAP:
+        return this.vmm.enableCap(arg as KvmEnableCap);
+      case KVM_RESET_DIRTY_RINGS:
+        return this.vmm.resetDirtyRings();
       case KVM_PPC_ALLOCATE_HTAB:
         // api.txt: without Book3S-HV style virtualization "the capability
         // doesn't exist and the ioctl returns an ENOTTY error". This VM uses

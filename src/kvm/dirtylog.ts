@@ -32,6 +32,7 @@ import {
   FLUSH_CAUSE_DIRTY_LOG, KVM_MANUAL_DIRTY_LOG_PROTECT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, MEMSLOT_BASE_GFN,
   MEMSLOT_DIRTY_BASE, MEMSLOT_FLAGS, MEMSLOT_NPAGES, MEMSLOT_TABLE_BASE, MEMSLOT_WORDS,
 } from './fields.ts';
+import { kvmUnsafe, UNSAFE_NO_FLUSH_AFTER_WRPROT } from './unsafe.ts';
 import type { Kvm } from './kvm-host.ts';
 import { kvmFlushRemoteTlbs } from './requests.ts';
 import { pteListCollect } from './rmap.ts';
@@ -254,7 +255,7 @@ export function kvmGetDirtyLog(kvm: Kvm, id: number): Uint32Array {
         bm[scratch + i] = mask;
         kvmMmuWriteProtectPtMasked(kvm, slot, i * 32, mask);
       }
-      if (isDirty) kvmFlushRemoteTlbs(kvm, FLUSH_CAUSE_DIRTY_LOG);
+      if (isDirty && (kvmUnsafe(kvm.vm) & UNSAFE_NO_FLUSH_AFTER_WRPROT) === 0) kvmFlushRemoteTlbs(kvm, FLUSH_CAUSE_DIRTY_LOG);
     } finally {
       kvm.mmuLock.unlock();
     }

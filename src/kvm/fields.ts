@@ -53,6 +53,8 @@ export const KVM_SP_CREATED = 11;
 export const KVM_MANUAL_DIRTY_LOG_PROTECT = 12;
 /** kvm->dirty_ring_size, in entries (KVM_CAP_DIRTY_LOG_RING, dirty-ring.ts); 0: the VM uses bitmaps. */
 export const KVM_DIRTY_RING_SIZE = 13;
+/** Protections switched off on purpose (UNSAFE_* bits, src/kvm/unsafe.ts): torture and the race lab. */
+export const KVM_UNSAFE = 14;
 export const KVM_WORDS = 16;
 
 // ── region 'locks': LOCK_SLOTS records of LOCK_WORDS (locks.ts) ──────────────

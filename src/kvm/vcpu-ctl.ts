@@ -65,7 +65,8 @@ export const EXIT_SBI = 0; // an SBI call handled by the hypervisor
 export const EXIT_WFI = 1; // WFI with nothing pending: the vCPU slept
 export const EXIT_HTIF = 2; // a tohost command handled
 export const EXIT_PAUSE = 3; // stopped by the VMM
-export const EXIT_REASONS = ['sbi', 'wfi', 'htif', 'pause'] as const;
+export const EXIT_DIRTY_RING_FULL = 4; // KVM_EXIT_DIRTY_RING_FULL: waited for userspace to harvest
+export const EXIT_REASONS = ['sbi', 'wfi', 'htif', 'pause', 'dirty_ring_full'] as const;
 
 // Region 'vm': the VM-wide run state.
 export const VM_WORDS = 32;

@@ -20,9 +20,10 @@ import { readGuestWord, writeGuestWord } from './guest-mem.ts';
 import { MIP_SSIP, MIP_STIP } from '../devices/irq-lines.ts';
 import { deadlineOf } from '../devices/timecmp.ts';
 import { sbiEcall } from './sbi.ts';
+import { kvmDirtyRingCheckRequest, kvmDirtyRingSoftFull, kvmSetRunningVcpu } from './dirty-ring.ts';
 import { VcpuSbiHost, HSM_STARTED, HSM_STOPPED, HSM_STOP_PENDING, HSM_START_PENDING } from './vcpu-sbi-host.ts';
 import {
-  CMD_PAUSE, CMD_QUIT, CMD_RUN, CMD_STEP, EXITK_HTIF, EXITK_INTERNAL, EXITK_SHUTDOWN, EXITK_LIMIT, EXITK_TRAP, EXIT_HTIF, EXIT_PAUSE, EXIT_SBI,
+  CMD_PAUSE, CMD_QUIT, CMD_RUN, CMD_STEP, EXITK_HTIF, EXITK_INTERNAL, EXITK_SHUTDOWN, EXITK_LIMIT, EXITK_TRAP, EXIT_DIRTY_RING_FULL, EXIT_HTIF, EXIT_PAUSE, EXIT_SBI,
   EXIT_WFI, VCPU_ACK_SEQ, VCPU_CMD, VCPU_CMD_SEQ, VCPU_CSR, VCPU_EXITS, VCPU_HSM, VCPU_INSTRET_HI, VCPU_INSTRET_LO,
   VCPU_PC, VCPU_PRIV, VCPU_SSIP, VCPU_START_ARG, VCPU_START_PC, VCPU_STATE, VCPU_STIMER_HI, VCPU_STIMER_LO,
   VCPU_STRIDE, VCPU_X, VM_BOOT_MODE, VM_ENTRY, VM_FROMHOST, VM_MAX_INSNS_HI, VM_MAX_INSNS_LO, VM_STATE, VM_EXITED,
@@ -77,6 +78,8 @@ export class VcpuRunner {
     const env: HartEnv = { ecall: (h) => this.ecall(h), readTime: () => this.platform.clock.mtime() };
     this.hart = new Hart(this.vcpuId, this.mmu, env);
     this.req.hart = this.hart;
+    // markPageDirty finds this thread's dirty ring through it (kvm_get_running_vcpu).
+    kvmSetRunningVcpu(this.vcpuId);
     this.sbiHost = new VcpuSbiHost(this);
     this.htifMem = {
       readWord: (gpa) => readGuestWord(this.vm, gpa),
@@ -216,7 +219,8 @@ export class VcpuRunner {
   /** One batch and its poll point. Returns false when the vCPU must stop running. */
   private runBatch(): boolean {
     const h = this.hart;
-    this.req.vcpuCheckRequests();
+    const reqs = this.req.vcpuCheckRequests();
+    if (reqs !== 0 && kvmDirtyRingCheckRequest(this.vm, this.vcpuId, reqs)) this.waitDirtyRingRoom();
     this.platform.poll();
     this.updateIrqLines();
     const r = Atomics.load(this.vmWords, VM_TRACE_WANT) > 0 && this.vcpuId === 0 ? this.traceStep() : h.run(BATCH);
@@ -241,6 +245,18 @@ export class VcpuRunner {
       return false;
     }
     return true;
+  }
+
+  /**
+   * KVM_EXIT_DIRTY_RING_FULL: the ring is soft-full, so the vCPU leaves the
+   * guest until userspace has harvested and reset it (KVM_RESET_DIRTY_RINGS
+   * kicks us), as KVM_RUN returns to userspace in the kernel.
+   */
+  private waitDirtyRingRoom(): void {
+    this.ctlAll[this.ctl + VCPU_EXITS + EXIT_DIRTY_RING_FULL]++;
+    while (kvmDirtyRingSoftFull(this.vm, this.vcpuId) && !this.newCommand() && !this.isDone()) {
+      this.req.vcpuBlock(this.req.wakeSequence(), MAX_SLEEP_MS);
+    }
   }
 
   /** hart.stopRequested was set: an SBI hart_stop, or a shutdown already recorded. */

@@ -20,6 +20,9 @@ import {
   VM_TOHOST, VM_TRACE_LEN, VM_TRACE_WANT, VM_EMPTY, readVmMessage, recordVmExit,
 } from './vcpu-ctl.ts';
 import { collectStats, type VmStats } from './stats.ts';
+import { kvmSetUserMemoryRegion } from './set-memory-region.ts';
+import { kvmClearDirtyLog, kvmEnableCap, kvmGetDirtyLog, kvmResetDirtyRings, type KvmClearDirtyLog, type KvmEnableCap } from './dirtylog.ts';
+import { KVM_MEM_LOG_DIRTY_PAGES } from './fields.ts';
 import { kvmResetGuestMemory } from './vm-reset.ts';
 
 export type { VcpuInit } from './vcpu-run.ts';
@@ -222,6 +225,37 @@ export class Vmm {
     const i = v * VCPU_STRIDE + VCPU_WAKE;
     Atomics.add(this.ctl, i, 1);
     Atomics.notify(this.ctl, i);
+  }
+
+  // ── dirty logging (the VMM is the "userspace" collector) ──────────────────
+
+  /** KVM_SET_USER_MEMORY_REGION on the RAM slot with KVM_MEM_LOG_DIRTY_PAGES on or off. */
+  setDirtyLogging(on: boolean): void {
+    const c = this.vm.config;
+    check(c.ramBase !== -1, 'ENXIO', 'dirty logging: the VM has no RAM memslot');
+    kvmSetUserMemoryRegion(this.kvm, { slot: 0, flags: on ? KVM_MEM_LOG_DIRTY_PAGES : 0, guestPhysAddr: c.ramBase >>> 0, memorySize: c.memBytes });
+  }
+
+  /** KVM_GET_DIRTY_LOG: bit i = page i of the slot; may run while the vCPUs run. */
+  getDirtyLog(slot: number): Uint32Array {
+    return kvmGetDirtyLog(this.kvm, slot);
+  }
+
+  /** KVM_CLEAR_DIRTY_LOG (manual protect). */
+  clearDirtyLog(log: KvmClearDirtyLog): void {
+    kvmClearDirtyLog(this.kvm, log);
+  }
+
+  /** KVM_ENABLE_CAP: manual dirty-log protect (168) or the dirty ring (192). */
+  enableCap(cap: KvmEnableCap): void {
+    kvmEnableCap(this.kvm, cap);
+  }
+
+  /** KVM_RESET_DIRTY_RINGS: re-protect harvested ring entries; returns how many. */
+  resetDirtyRings(): number {
+    const n = kvmResetDirtyRings(this.kvm);
+    for (let v = 0; v < this.vcpus; v++) this.kick(v); // a vCPU waiting on a full ring may go on
+    return n;
   }
 
   // ── what the guest did ──────────────────────────────────────────────────────
