@@ -9,6 +9,7 @@ import { writeElf } from '../../src/asm/elf.ts';
 import { loadGuestSource } from '../../src/guests/index.ts';
 import { kvmReadGuest } from '../../src/kvm/memslot.ts';
 import { DirtyLogChecker, type CheckedPage } from '../../src/kvm/dirty-check.ts';
+import { DirtyCollector, type DirtyLogMode } from '../../src/kvm/dirty-collector.ts';
 import { kvmSetUnsafe, UNSAFE_NO_FLUSH_AFTER_WRPROT } from '../../src/kvm/unsafe.ts';
 import { Vmm } from '../../src/kvm/vmm.ts';
 import { spawnVcpuNode } from '../../workers/node-spawn.ts';
@@ -28,7 +29,7 @@ async function dirtySource(iterations: number): Promise<string> {
     .replace(/(pages_per_vcpu:\s*\.word\s+)\d+/, `$1${PAGES}`);
 }
 
-async function collectWhileRunning(unsafe: number): Promise<{ checker: DirtyLogChecker; rounds: number; fastFixes: number }> {
+async function collectWhileRunning(unsafe: number, mode: DirtyLogMode = 'bitmap'): Promise<{ checker: DirtyLogChecker; rounds: number; fastFixes: number }> {
   const vcpus = 4;
   const vmm = await Vmm.create({ memBytes: 32 << 20, vcpus }, spawnVcpuNode);
   try {
@@ -36,7 +37,7 @@ async function collectWhileRunning(unsafe: number): Promise<{ checker: DirtyLogC
     expect(src).toMatch(new RegExp(`pages_per_vcpu:\\s*\\.word\\s+${PAGES}`));
     const prog = vmm.loadElf(writeElf(assemble(src, 'dirty.S')), 'dirty.S');
     kvmSetUnsafe(vmm.vm, unsafe);
-    vmm.setDirtyLogging(true);
+    const collector = new DirtyCollector(vmm, mode);
     vmm.run();
     // Wait until every hart has published its region.
     const sym = (n: string) => prog.symbols.get(n)!;
@@ -55,13 +56,13 @@ async function collectWhileRunning(unsafe: number): Promise<{ checker: DirtyLogC
     let rounds = 0;
     const deadline = Date.now() + (unsafe ? 8_000 : 30_000);
     while (!vmm.exitInfo() && Date.now() < deadline) {
-      checker.collect(vmm.getDirtyLog(0));
+      checker.collect(collector.collect());
       rounds++;
       if (unsafe && checker.lostPages.length > 0) break;
       await vmm.waitForExit(3);
     }
-    checker.collect(vmm.getDirtyLog(0)); // the final collection
-    checker.collect(vmm.getDirtyLog(0));
+    checker.collect(collector.collect()); // the final collection
+    checker.collect(collector.collect());
     const fastFixes = vmm.stats(1).vcpus.reduce((a, v) => a + v.faults.fast_fixed, 0);
     return { checker, rounds: rounds + 2, fastFixes };
   } finally {
@@ -70,8 +71,8 @@ async function collectWhileRunning(unsafe: number): Promise<{ checker: DirtyLogC
 }
 
 describe('dirty logging on real vCPU workers', () => {
-  it('GET_DIRTY_LOG while 4 vCPUs write: no written page is ever missing from the log (I1)', async () => {
-    const { checker, rounds, fastFixes } = await collectWhileRunning(0);
+  it.each(['bitmap', 'clear', 'ring'] as const)('%s mode while 4 vCPUs write: no written page is ever missing from the log (I1)', async (mode) => {
+    const { checker, rounds, fastFixes } = await collectWhileRunning(0, mode);
     expect(rounds).toBeGreaterThan(5);
     expect(checker.totalReported).toBeGreaterThan(PAGES);
     expect(fastFixes).toBeGreaterThan(0); // writes after GET went through the lock-free fast path
