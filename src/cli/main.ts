@@ -11,6 +11,8 @@ usage:
   webkvm run <prog.elf|prog.S|guest> [options]   run a program; console on stdout
   webkvm asm <prog.S> -o <prog.elf>              assemble to an ELF32 executable
   webkvm disasm <prog.elf>                       disassemble an ELF's code
+  webkvm torture [--mode bitmap|clear|ring] [--unsafe NAME]
+                                                 dirty_log_test on real workers: N passed, N failed
   webkvm guests                                  list the built-in guests
   webkvm bench [--quick]                         print benchmark figures
   webkvm help [command]                          this text, or a command's options
@@ -27,6 +29,8 @@ async function loadCommand(name: string): Promise<Command | undefined> {
       return (await import('./asm.ts')).asmCommand;
     case 'disasm':
       return (await import('./asm.ts')).disasmCommand;
+    case 'torture':
+      return (await import('./torture.ts')).tortureCommand;
     case 'guests':
       return (await import('./guests.ts')).guestsCommand;
     case 'bench':
@@ -60,6 +64,11 @@ async function helpFor(name: string): Promise<number> {
   if (name === 'run') {
     const { RUN_HELP } = await import('./run.ts');
     process.stdout.write(RUN_HELP + '\n');
+    return EXIT_OK;
+  }
+  if (name === 'torture') {
+    const { TORTURE_HELP } = await import('./torture.ts');
+    process.stdout.write(TORTURE_HELP + '\n');
     return EXIT_OK;
   }
   process.stdout.write(HELP + '\n');

@@ -158,6 +158,10 @@ export const STAT_PFN_FREE = 24; // host pages freed
 export const STAT_DIRTY_MARKED = 25; // markPageDirty calls that set a new bit
 export const STAT_NOTIFIER_INVALIDATE = 26; // mmu notifier invalidations
 export const STAT_DIRTY_RING_FULL = 27; // dirty-ring pushes refused: the ring was completely full
+export const STAT_DIRTY_COLLECT = 28; // GET/CLEAR_DIRTY_LOG and ring resets that did work (dirtylog.ts)
+export const STAT_DIRTY_COLLECT_PAGES = 29; // pages they collected (GET) or cleared (CLEAR, ring reset)
+export const STAT_DIRTY_COLLECT_US = 30; // time they took, µs
+export const STAT_DIRTY_WRPROT_PAGES = 31; // pages dirty logging write-protected again
 export const STATS_WORDS = 64;
 
 // Remote TLB flush causes (index into STAT_FLUSH_CAUSE).

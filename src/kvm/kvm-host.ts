@@ -22,6 +22,8 @@ export class Kvm {
   readonly kvmLock: KvmLock;
   readonly tscWriteLock: KvmLock;
   readonly slotsLock: KvmLock;
+  /** Region 'events': the event ring kvmEvent() records into (events.ts). */
+  readonly events: Int32Array;
 
   /** How long kvmFlushRemoteTlbs waits for a vCPU before it reports an error. */
   flushTimeoutMs = DEFAULT_FLUSH_TIMEOUT_MS;
@@ -57,9 +59,10 @@ export class Kvm {
     readonly self: number = KVM_SELF_VMM,
   ) {
     const owner = self >= 0 ? self + 1 : KVM_OWNER_VMM;
-    this.mmuLock = new KvmLock(vm.locks, MMU_LOCK, owner);
-    this.kvmLock = new KvmLock(vm.locks, KVM_LOCK, owner);
-    this.tscWriteLock = new KvmLock(vm.locks, TSC_WRITE_LOCK, owner);
-    this.slotsLock = new KvmLock(vm.locks, SLOTS_LOCK, owner);
+    this.events = vm.view('events');
+    this.mmuLock = new KvmLock(vm.locks, MMU_LOCK, owner, this.events);
+    this.kvmLock = new KvmLock(vm.locks, KVM_LOCK, owner, this.events);
+    this.tscWriteLock = new KvmLock(vm.locks, TSC_WRITE_LOCK, owner, this.events);
+    this.slotsLock = new KvmLock(vm.locks, SLOTS_LOCK, owner, this.events);
   }
 }

@@ -21,8 +21,9 @@
 // waiting for that vCPU's TLB-flush acknowledgement would wait forever.
 
 import { KvmError } from './errors.ts';
+import { EV_LOCK_CONTENDED, kvmEvent } from './events.ts';
 import {
-  LOCK_ACQUIRED, LOCK_CONTENDED, LOCK_FREE, LOCK_HELD, LOCK_HELD_WAITERS, LOCK_HOLD_NS_LO, LOCK_MAX_HOLD_NS,
+  KVM_OWNER_VMM, LOCK_ACQUIRED, LOCK_CONTENDED, LOCK_FREE, LOCK_HELD, LOCK_HELD_WAITERS, LOCK_HOLD_NS_LO, LOCK_MAX_HOLD_NS,
   LOCK_MAX_WAIT_NS, LOCK_NAMES, LOCK_OWNER, LOCK_STATE, LOCK_WAIT_NS_LO, LOCK_WORDS,
 } from './fields.ts';
 
@@ -69,11 +70,13 @@ export class KvmLock {
    * @param words the 'locks' region (VmShared.locks)
    * @param id    MMU_LOCK, KVM_LOCK, TSC_WRITE_LOCK, SLOTS_LOCK, or 4..7
    * @param owner this thread's owner tag: vCPU n is n + 1, the VMM KVM_OWNER_VMM
+   * @param events region 'events' to record contended acquisitions in (EV_LOCK_CONTENDED), or null
    */
   constructor(
     private readonly words: Int32Array,
     readonly id: number,
     readonly owner: number,
+    private readonly events: Int32Array | null = null,
   ) {
     this.base = id * LOCK_WORDS;
     if (this.base + LOCK_WORDS > words.length) throw new KvmError('EINVAL', `lock id ${id} is outside the locks region`);
@@ -150,6 +153,10 @@ export class KvmLock {
       w[b + LOCK_CONTENDED] = (w[b + LOCK_CONTENDED]! + 1) | 0;
       addU64(w, b + LOCK_WAIT_NS_LO, waited);
       if (waited > (w[b + LOCK_MAX_WAIT_NS]! >>> 0)) w[b + LOCK_MAX_WAIT_NS] = saturate(waited);
+      if (this.events !== null) {
+        const vcpu = this.owner > 0 && this.owner < KVM_OWNER_VMM ? this.owner - 1 : -1;
+        kvmEvent(this.events, EV_LOCK_CONTENDED, vcpu, this.id, saturate(waited), 0);
+      }
     }
   }
 }

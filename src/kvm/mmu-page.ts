@@ -35,6 +35,7 @@ import {
   SP_PARENT_PTES, SP_ROLE, SP_ROOT_COUNT, SP_WRITE_FLOODING, STAT_MMU_CACHE_MISS, STAT_MMU_RELOAD,
   STAT_MMU_RECYCLED, STAT_MMU_SHADOW_ZAPPED, STAT_MMU_ZAP_ALL,
 } from './fields.ts';
+import { EV_ZAP, kvmEvent } from './events.ts';
 import { dropSpte, pteListAdd, pteListFirst, pteListRemove, rmapWriteProtect } from './rmap.ts';
 import { kvmFlushRemoteTlbs } from './requests.ts';
 import type { VmShared } from './shm.ts';
@@ -235,6 +236,7 @@ export function kvmMmuPrepareZapPage(kvm: Kvm, sp: number): boolean {
   for (let p = pteListFirst(kvm, meta, parents); p >= 0; p = pteListFirst(kvm, meta, parents)) dropParentPte(kvm, sp, p);
   meta[m + SP_ROLE] = meta[m + SP_ROLE]! | ROLE_INVALID;
   Atomics.add(vm.stats, STAT_MMU_SHADOW_ZAPPED, 1);
+  kvmEvent(kvm.events, EV_ZAP, kvm.self, sp, meta[m + SP_GFN]!, meta[m + SP_ROLE]!);
   if (meta[m + SP_ROOT_COUNT] === 0) queueForFree(kvm, sp);
   else kvm.reloadRemoteMmus = true;
   return true;

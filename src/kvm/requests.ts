@@ -48,6 +48,7 @@ import {
 } from './fields.ts';
 import type { Kvm } from './kvm-host.ts';
 import { nowMs } from './locks.ts';
+import { EV_TLB_FLUSH, kvmEvent, kvmEventsOn } from './events.ts';
 import type { VmShared } from './shm.ts';
 import { VCPU_STRIDE, VCPU_WAKE } from './vcpu-ctl.ts';
 
@@ -143,10 +144,14 @@ export function kvmMakeAllCpusRequest(kvm: Kvm, req: number): number {
  */
 export function kvmFlushRemoteTlbs(kvm: Kvm, cause: number, mask = -1, extraReq = 0): void {
   const s = kvm.vm.stats;
+  // One event per flush, with its latency: the requests plus the wait for acks.
+  const ev = kvm.events;
+  const t0 = kvmEventsOn(ev) ? nowMs() : -1;
   const waited = kvmMakeVcpusRequestMask(kvm, mask, KVM_REQ_TLB_FLUSH | extraReq);
   Atomics.add(s, STAT_REMOTE_TLB_FLUSH, 1);
   if (cause >= 0 && cause < FLUSH_CAUSES) Atomics.add(s, STAT_FLUSH_CAUSE + cause, 1);
   Atomics.add(s, STAT_FLUSH_IPIS, waited);
+  if (t0 >= 0) kvmEvent(ev, EV_TLB_FLUSH, kvm.self, cause, waited, Math.round((nowMs() - t0) * 1000));
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   KVM_DESC_FREE_COUNT, KVM_DESC_FREE_HEAD, PTE_LIST_EXT, RMAP_DESC_NEXT, RMAP_DESC_SPTE, RMAP_DESC_WORDS,
   STAT_RMAP_WRITE_PROTECT,
 } from './fields.ts';
+import { EV_WRITE_PROTECT, kvmEvent, WP_CAUSE_SHADOW_PT } from './events.ts';
 import { mmuSpteClearTrackBits, isRmapSpte, spteWriteProtect } from './spte.ts';
 
 function allocDesc(kvm: Kvm): number {
@@ -213,7 +214,10 @@ export function rmapWriteProtect(kvm: Kvm, gfn: number): boolean {
       for (let j = 0; j < PTE_LIST_EXT && desc[b + j] !== -1; j++) one(desc[b + j]!);
     }
   }
-  if (protectedNow > 0) Atomics.add(kvm.vm.stats, STAT_RMAP_WRITE_PROTECT, protectedNow);
+  if (protectedNow > 0) {
+    Atomics.add(kvm.vm.stats, STAT_RMAP_WRITE_PROTECT, protectedNow);
+    kvmEvent(kvm.events, EV_WRITE_PROTECT, kvm.self, gfn, protectedNow, WP_CAUSE_SHADOW_PT);
+  }
   return flush;
 }
 

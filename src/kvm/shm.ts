@@ -35,6 +35,8 @@
 //   sp-hash       spHashBuckets            hash bucket heads (gfn -> first page)
 //   sp-gfns       shadowPages * 1024       gfn of each leaf SPTE (sp->gfns)
 //   spt           shadowPages * 1024       the SPTEs; page i is words [i*1024, i*1024+1024)
+// (then run control, devices, dirty rings) and last:
+//   events        EV_REGION_WORDS          the event ring (event-format.ts)
 
 import { check, KvmError } from './errors.ts';
 import {
@@ -48,6 +50,7 @@ import {
 } from './fields.ts';
 import { TRACE_ENTRIES, TRACE_ENTRY_WORDS, VCPU_STRIDE, VM_MSG_WORDS, VM_WORDS } from './vcpu-ctl.ts';
 import { platformWords } from '../devices/platform.ts';
+import { EV_REGION_WORDS } from './event-format.ts';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
@@ -193,6 +196,8 @@ export const HV_REGIONS: readonly HvRegionSpec[] = [
   { name: 'platform', words: (c) => platformWords({ nvcpus: c.vcpus }) },
   // Per-vCPU dirty rings (dirty-ring.ts).
   { name: 'dirty-ring', words: (c) => c.vcpus * DRING_STRIDE },
+  // The multi-producer event ring (events.ts; format in event-format.ts).
+  { name: 'events', words: () => EV_REGION_WORDS },
 ];
 
 export interface HvRegion {
