@@ -26,6 +26,9 @@ const OPTIONS: OptionSpecs = {
   unsafe: { type: 'string', arg: 'NAME', help: `switch one protection off: ${Object.keys(UNSAFE_NAMES).join(', ')}` },
 };
 
+/** Lost pages named one per line; the rest are counted. */
+const MAX_NAMED = 20;
+
 export const TORTURE_HELP = `usage: webkvm torture [options]\n\noptions:\n${formatOptions(OPTIONS)}`;
 
 function tag(vmm: Vmm, gpa: number): number {
@@ -57,13 +60,16 @@ export async function tortureCommand(argv: string[]): Promise<number> {
     process.stdout.write(`torture: ${vcpus} vCPUs x ${pages} pages, mode ${mode}${unsafe ? `, UNSAFE ${options.unsafe}` : ''}, ${seconds} s\n`);
     let passed = 0;
     let failed = 0;
+    let named = 0;
     const end = Date.now() + seconds * 1000;
     while (Date.now() < end && !vmm.exitInfo()) {
       const r = checker.collect(collector.collect());
       if (r.lost.length === 0) passed++;
       else {
         failed++;
-        for (const p of r.lost) process.stdout.write(`LOST gfn 0x${(p.gpa >>> 12).toString(16)} (gpa 0x${p.gpa.toString(16)}): written, never in the dirty log\n`);
+        for (const p of r.lost) {
+          if (named++ < MAX_NAMED) process.stdout.write(`LOST gfn 0x${(p.gpa >>> 12).toString(16)} (gpa 0x${p.gpa.toString(16)}): written, never in the dirty log\n`);
+        }
       }
       await new Promise((res) => setTimeout(res, interval));
     }
@@ -72,6 +78,7 @@ export async function tortureCommand(argv: string[]): Promise<number> {
     const fast = st.vcpus.reduce((a, v) => a + v.faults.fast_fixed, 0);
     process.stdout.write(`torture: ${checker.totalReported} dirty pages collected, ${fast} fast page faults, ` +
       `${st.remote_tlb_flushes.by_cause['dirty log']} dirty-log TLB flushes\n`);
+    if (named > MAX_NAMED) process.stdout.write(`... and ${named - MAX_NAMED} more lost pages\n`);
     process.stdout.write(`${passed} passed, ${failed} failed\n`);
     return failed === 0 ? EXIT_OK : 1;
   } finally {

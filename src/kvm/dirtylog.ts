@@ -30,8 +30,13 @@ import {
 import { check, KvmError } from './errors.ts';
 import {
   FLUSH_CAUSE_DIRTY_LOG, KVM_MANUAL_DIRTY_LOG_PROTECT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, MEMSLOT_BASE_GFN,
-  MEMSLOT_DIRTY_BASE, MEMSLOT_FLAGS, MEMSLOT_NPAGES, MEMSLOT_TABLE_BASE, MEMSLOT_WORDS,
+  MEMSLOT_DIRTY_BASE, MEMSLOT_FLAGS, MEMSLOT_NPAGES, MEMSLOT_TABLE_BASE, MEMSLOT_WORDS, STAT_DIRTY_COLLECT,
+  STAT_DIRTY_COLLECT_PAGES, STAT_DIRTY_COLLECT_US, STAT_DIRTY_WRPROT_PAGES,
 } from './fields.ts';
+import {
+  DIRTY_OP_CLEAR, DIRTY_OP_GET, DIRTY_OP_RING_RESET, EV_DIRTY_COLLECT, EV_WRITE_PROTECT, kvmEvent, WP_CAUSE_DIRTY_LOG,
+} from './events.ts';
+import { nowMs } from './locks.ts';
 import { kvmUnsafe, UNSAFE_NO_FLUSH_AFTER_WRPROT } from './unsafe.ts';
 import type { Kvm } from './kvm-host.ts';
 import { kvmFlushRemoteTlbs } from './requests.ts';
@@ -166,10 +171,15 @@ function slotPageWriteProtect(kvm: Kvm, slot: DirtySlot, rel: number): boolean {
  */
 export function kvmMmuWriteProtectPtMasked(kvm: Kvm, slot: DirtySlot, gfnOffset: number, mask: number): boolean {
   let flush = false;
+  let pages = 0;
   for (let m = mask; m !== 0; m &= m - 1) {
     const bit = 31 - Math.clz32(m & -m);
     flush = slotPageWriteProtect(kvm, slot, gfnOffset + bit) || flush;
+    pages++;
   }
+  // One event per bitmap word, not per page: a big collection would flood the ring.
+  Atomics.add(kvm.vm.stats, STAT_DIRTY_WRPROT_PAGES, pages);
+  kvmEvent(kvm.events, EV_WRITE_PROTECT, kvm.self, slot.baseGfn + gfnOffset, pages, WP_CAUSE_DIRTY_LOG);
   return flush;
 }
 
@@ -232,6 +242,7 @@ function checkSlotId(id: number, where: string): void {
  */
 export function kvmGetDirtyLog(kvm: Kvm, id: number): Uint32Array {
   const where = `KVM_GET_DIRTY_LOG(slot ${id})`;
+  const t0 = nowMs();
   kvm.slotsLock.lock();
   try {
     checkUseDirtyBitmap(kvm, where);
@@ -240,7 +251,12 @@ export function kvmGetDirtyLog(kvm: Kvm, id: number): Uint32Array {
     const bm = kvm.vm.dirtyBitmap;
     const out = new Uint32Array(slot.words);
     if (kvmManualDirtyLogProtect(kvm.vm) !== 0) {
-      for (let i = 0; i < slot.words; i++) out[i] = Atomics.load(bm, slot.dirtyBase + i);
+      let pages = 0;
+      for (let i = 0; i < slot.words; i++) {
+        out[i] = Atomics.load(bm, slot.dirtyBase + i);
+        pages += popcount32(out[i]!);
+      }
+      dirtyCollected(kvm, id, DIRTY_OP_GET, pages, t0);
       return out;
     }
     const scratch = slot.dirtyBase + slot.words;
@@ -259,7 +275,12 @@ export function kvmGetDirtyLog(kvm: Kvm, id: number): Uint32Array {
     } finally {
       kvm.mmuLock.unlock();
     }
-    for (let i = 0; i < slot.words; i++) out[i] = bm[scratch + i]!;
+    let pages = 0;
+    for (let i = 0; i < slot.words; i++) {
+      out[i] = bm[scratch + i]!;
+      pages += popcount32(out[i]!);
+    }
+    dirtyCollected(kvm, id, DIRTY_OP_GET, pages, t0);
     return out;
   } finally {
     kvm.slotsLock.unlock();
@@ -281,6 +302,8 @@ export function kvmGetDirtyLog(kvm: Kvm, id: number): Uint32Array {
 export function kvmClearDirtyLog(kvm: Kvm, log: KvmClearDirtyLog): void {
   const { slot: id, firstPage, numPages, bitmap } = log;
   const where = `KVM_CLEAR_DIRTY_LOG(slot ${id}, first_page ${firstPage}, num_pages ${numPages})`;
+  const t0 = nowMs();
+  let pages = 0;
   kvm.slotsLock.lock();
   try {
     checkUseDirtyBitmap(kvm, where);
@@ -307,6 +330,7 @@ export function kvmClearDirtyLog(kvm: Kvm, log: KvmClearDirtyLog): void {
         const cleared = mask & Atomics.and(bm, first + j, ~mask);
         if (cleared === 0) continue;
         flush = true;
+        pages += popcount32(cleared);
         kvmMmuWriteProtectPtMasked(kvm, slot, firstPage + j * 32, cleared);
       }
     } finally {
@@ -314,9 +338,26 @@ export function kvmClearDirtyLog(kvm: Kvm, log: KvmClearDirtyLog): void {
     }
     // kvm_flush_remote_tlbs_memslot: after mmu_lock (v5.x), before return (T1).
     if (flush) kvmFlushRemoteTlbs(kvm, FLUSH_CAUSE_DIRTY_LOG);
+    dirtyCollected(kvm, id, DIRTY_OP_CLEAR, pages, t0);
   } finally {
     kvm.slotsLock.unlock();
   }
+}
+
+function popcount32(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/** Statistics and the EV_DIRTY_COLLECT event of one collection that ran to its end. */
+function dirtyCollected(kvm: Kvm, slot: number, op: number, pages: number, t0: number): void {
+  const us = Math.round((nowMs() - t0) * 1000);
+  const s = kvm.vm.stats;
+  Atomics.add(s, STAT_DIRTY_COLLECT, 1);
+  Atomics.add(s, STAT_DIRTY_COLLECT_PAGES, pages);
+  Atomics.add(s, STAT_DIRTY_COLLECT_US, us);
+  kvmEvent(kvm.events, EV_DIRTY_COLLECT, kvm.self, (slot & 0xffff) | (op << 16), pages, us);
 }
 
 /**
@@ -332,6 +373,7 @@ export function kvmResetDirtyRings(kvm: Kvm): number {
   const vm = kvm.vm;
   if (kvmDirtyRingSize(vm) === 0) throw new KvmError('ENXIO', 'KVM_RESET_DIRTY_RINGS: this VM has no dirty rings (KVM_CAP_DIRTY_LOG_RING)');
   let cleared = 0;
+  const t0 = nowMs();
   kvm.slotsLock.lock();
   try {
     kvm.mmuLock.lock();
@@ -352,5 +394,6 @@ export function kvmResetDirtyRings(kvm: Kvm): number {
     kvm.slotsLock.unlock();
   }
   if (cleared > 0) kvmFlushRemoteTlbs(kvm, FLUSH_CAUSE_DIRTY_LOG);
+  dirtyCollected(kvm, 0xffff, DIRTY_OP_RING_RESET, cleared, t0);
   return cleared;
 }

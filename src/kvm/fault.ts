@@ -24,6 +24,7 @@ import {
   KVCPU_STAT_PF_GUEST, KVCPU_STAT_PF_RETRY, ROLE_ACCESS_SHIFT, ROLE_DIRECT, ROLE_NONPAGING, SP_META_WORDS,
   SP_ROLE,
 } from './fields.ts';
+import { EV_FAST_PF_FAILED, EV_FAST_PF_FIXED, EV_GUEST_FAULT, EV_SLOW_PF, kvmEvent } from './events.ts';
 import { kvmReleasePfnClean } from './hostmem.ts';
 import { PFN_NOSLOT, gfnToPfnProt, markPageDirty, memslotsGeneration } from './memslot.ts';
 import {
@@ -124,8 +125,10 @@ function fastPfFixDirectSpte(vcpu: KvmVcpuMmu, sp: number, index: number, spte: 
   if (Atomics.compareExchange(vm.spt, loc, spte, spte | SPTE_WRITABLE) === spte) {
     markPageDirty(vm, gfn);
     vcpu.stat(KVCPU_STAT_FAST_PF_FIXED);
+    kvmEvent(kvm.events, EV_FAST_PF_FIXED, kvm.self, gfn, spte | SPTE_WRITABLE, 0);
   } else {
     vcpu.stat(KVCPU_STAT_FAST_PF_FAILED);
+    kvmEvent(kvm.events, EV_FAST_PF_FAILED, kvm.self, gfn, spte, 0);
   }
 }
 
@@ -176,6 +179,7 @@ function nonpagingPageFault(vcpu: KvmVcpuMmu, gpa: number, access: number): numb
     }
     const emulate = mmuSetSpte(kvm, child, gfn & 0x3ff, ACC_ALL, gfn, pfn, (host & HOST_PTE_WRITABLE) !== 0, write);
     vcpu.stat(KVCPU_STAT_PF_FIXED);
+    kvmEvent(kvm.events, EV_SLOW_PF, kvm.self, gfn, Atomics.load(vm.spt, child * PAGE_WORDS + (gfn & 0x3ff)), 0);
     if (emulate) return emulateWrite(vcpu, gfn, pfn, gpa & 0xfff);
     return RET_PF_RETRY;
   } finally {
@@ -205,6 +209,7 @@ function pagingPageFault(
   if (!walkAddr(w, vm, vaddr, access, priv, satp, mstatus)) {
     vcpu.faultCause = w.faultCause;
     vcpu.stat(KVCPU_STAT_PF_GUEST);
+    kvmEvent(kvm.events, EV_GUEST_FAULT, kvm.self, vaddr, w.faultCause, 0);
     return XLATE_FAULT;
   }
   const gfn = w.gfn;
@@ -212,6 +217,7 @@ function pagingPageFault(
     // A 34-bit physical address above 4 GiB: no RAM and no device there.
     vcpu.faultCause = ACCESS_FAULT[access]!;
     vcpu.stat(KVCPU_STAT_PF_GUEST);
+    kvmEvent(kvm.events, EV_GUEST_FAULT, kvm.self, vaddr, vcpu.faultCause, 0);
     return XLATE_FAULT;
   }
   const host = gfnToPfnProt(vm, gfn, write);
@@ -274,6 +280,7 @@ function fetch(vcpu: KvmVcpuMmu, vaddr: number, host: number, write: boolean): n
   const pfn = host >>> 12;
   const emulate = mmuSetSpte(kvm, child, index, w.pteAccess, gfn, pfn, (host & HOST_PTE_WRITABLE) !== 0, write);
   vcpu.stat(KVCPU_STAT_PF_FIXED);
+  kvmEvent(kvm.events, EV_SLOW_PF, kvm.self, gfn, Atomics.load(vm.spt, child * PAGE_WORDS + index), 0);
   if (emulate) return emulateWrite(vcpu, gfn, pfn, vaddr & 0xfff);
   return RET_PF_RETRY;
 }

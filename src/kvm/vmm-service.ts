@@ -65,6 +65,22 @@ export class VmmService {
     });
   }
 
+  async setDirtyLogging(on: boolean) {
+    return guarded(async () => this.need().setDirtyLogging(on === true));
+  }
+  /** GET_DIRTY_LOG plus what the UI shows about it: pages in the snapshot and the time taken. */
+  async getDirtyLog(slot: number) {
+    return guarded(async () => {
+      const vmm = this.need();
+      const t0 = now();
+      const bitmap = vmm.getDirtyLog(slot);
+      const ms = now() - t0;
+      let pages = 0;
+      for (let i = 0; i < bitmap.length; i++) pages += popcount32(bitmap[i]!);
+      return { bitmap, pages, ms };
+    });
+  }
+
   async status() {
     const vmm = this.vmm;
     if (!vmm) return { state: 'empty' as const };
@@ -108,6 +124,17 @@ async function toElf(p: ProgramSource): Promise<Uint8Array> {
   if (p.kind === 'elf') return p.bytes;
   if (p.kind === 'asm') return writeElf(assemble(p.source, p.name));
   return writeElf(assemble(await loadGuestSource(p.name), `${p.name}.S`));
+}
+
+function popcount32(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Wall clock for the GET timing (performance.now in workers and in Node). */
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
 
 /** Run `fn`, turning any error into a { code, message } object a UI can show. */

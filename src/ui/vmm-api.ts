@@ -56,4 +56,16 @@ export interface VmmApi {
   getRegs(vcpu: number): Promise<VcpuRegs>;
   consoleInput(bytes: Uint8Array): Promise<void>;
   status(): Promise<VmStatus>;
+  /** KVM_SET_USER_MEMORY_REGION on slot 0 with KVM_MEM_LOG_DIRTY_PAGES on or off. */
+  setDirtyLogging(on: boolean): Promise<void>;
+  /** KVM_GET_DIRTY_LOG: the snapshot (bit i = page i of the slot), its set bits, and the call's time in the worker. */
+  getDirtyLog(slot: number): Promise<DirtyLog>;
+}
+
+export interface DirtyLog {
+  bitmap: Uint32Array;
+  /** Pages whose bit was set in the snapshot. */
+  pages: number;
+  /** Milliseconds KVM_GET_DIRTY_LOG took inside the VMM worker. */
+  ms: number;
 }

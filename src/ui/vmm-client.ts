@@ -65,6 +65,8 @@ export function createVmmClient(): VmmClient {
     getRegs: guard((vcpu: number) => remote.getRegs(vcpu)),
     consoleInput: guard((bytes: Uint8Array) => remote.consoleInput(bytes)),
     status: guard(() => remote.status()),
+    setDirtyLogging: guard((on: boolean) => remote.setDirtyLogging(on)),
+    getDirtyLog: guard((slot: number) => remote.getDirtyLog(slot)),
   };
 
   return {
