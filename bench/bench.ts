@@ -11,6 +11,7 @@ import { writeElf } from '../src/asm/elf.ts';
 import { loadGuestSource } from '../src/guests/index.ts';
 import { spawnVcpuNode } from '../workers/node-spawn.ts';
 import { benchHart } from './hart-bench.ts';
+import { benchFaults, benchGetDirtyLog } from './mmu-bench.ts';
 import type { LoadImage } from '../src/kvm/loader.ts';
 
 export interface Row {
@@ -61,6 +62,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const scale = options.quick ? 0.2 : 1;
   process.stdout.write(`# webkvm bench: node ${process.version}, ${cpus().length} cores, ${cpus()[0]?.model ?? '?'}\n`);
   for (const r of benchHart(scale)) print(r);
+  for (const r of benchFaults(scale)) print(r);
+  for (const r of benchGetDirtyLog()) print(r);
   const iters = Math.max(1, Math.round(600 * scale));
   const one = await runGuestMips('compute', 1, iters);
   print({ name: 'vm.compute.vcpus1.bare', value: one, unit: 'MIPS' });

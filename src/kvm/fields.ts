@@ -214,6 +214,17 @@ export const DRING_STRIDE = DRING_HDR_WORDS + KVM_DIRTY_RING_MAX_ENTRIES * KVM_D
 export const HOST_PTE_PRESENT = 1 << 0;
 /** The host page may be written (a later KSM merge makes shared pages read-only). */
 export const HOST_PTE_WRITABLE = 1 << 1;
+/** Swapped out (PRESENT clear): bits 12-31 hold the swap slot, not a pfn (swap-store.ts). */
+export const HOST_PTE_SWAPPED = 1 << 2;
+/** A swap-out or swap-in is copying this page right now: other threads wait for it. */
+export const HOST_PTE_LOCKED = 1 << 3;
+
+// ── region 'swap-map': the swap area's header and slot bitmap (swap-store.ts);
+//    region 'swap' holds the slots, PAGE_WORDS words each ──────────────────────
+export const SWAP_USED = 0; // slots in use
+export const SWAP_OUTS = 1; // pages swapped out so far
+export const SWAP_INS = 2; // pages swapped in so far
+export const SWAP_MAP_HDR_WORDS = 16; // then the bitmap: bit set = slot in use
 
 // ── regions 'pfn-refcount', 'pfn-flags' (one word per host page) and
 //    'pfn-free' (a bitmap, bit set = page free) ───────────────────────────────

@@ -35,6 +35,9 @@
 //   sp-hash       spHashBuckets            hash bucket heads (gfn -> first page)
 //   sp-gfns       shadowPages * 1024       gfn of each leaf SPTE (sp->gfns)
 //   spt           shadowPages * 1024       the SPTEs; page i is words [i*1024, i*1024+1024)
+// and, after the run-control, device and dirty-ring regions:
+//   swap-map      16 + ceil(swapSlots/32)  swap area header + slot bitmap (1 = in use)
+//   swap          swapSlots * 1024         swapped-out page contents (kvmSwapSlots)
 // (then run control, devices, dirty rings) and last:
 //   events        EV_REGION_WORDS          the event ring (event-format.ts)
 
@@ -46,7 +49,7 @@ import {
   KVM_MEMSLOTS_USED, KVM_MEM_SLOTS_NUM, KVM_POOL_FREE_COUNT, KVM_SP_FREE_COUNT, KVM_SP_FREE_HEAD,
   KVM_WORDS, LOCK_SLOTS, LOCK_WORDS, MEMSLOT_BASE_GFN, MEMSLOT_DIRTY_BASE, MEMSLOT_NPAGES,
   MEMSLOT_TABLE_BASE, MEMSLOT_WORDS, RMAP_DESC_NEXT, RMAP_DESC_WORDS, SP_LIST_NEXT, SP_META_WORDS,
-  SP_NIL, STATS_WORDS,
+  SP_NIL, STATS_WORDS, SWAP_MAP_HDR_WORDS,
 } from './fields.ts';
 import { TRACE_ENTRIES, TRACE_ENTRY_WORDS, VCPU_STRIDE, VM_MSG_WORDS, VM_WORDS } from './vcpu-ctl.ts';
 import { platformWords } from '../devices/platform.ts';
@@ -196,9 +199,17 @@ export const HV_REGIONS: readonly HvRegionSpec[] = [
   { name: 'platform', words: (c) => platformWords({ nvcpus: c.vcpus }) },
   // Per-vCPU dirty rings (dirty-ring.ts).
   { name: 'dirty-ring', words: (c) => c.vcpus * DRING_STRIDE },
+  // The swap area of the host-memory operations (swap-store.ts, host-ops.ts).
+  { name: 'swap-map', words: (c) => SWAP_MAP_HDR_WORDS + Math.ceil(kvmSwapSlots(c) / 32) },
+  { name: 'swap', words: (c) => kvmSwapSlots(c) * PAGE_WORDS, align: PAGE_WORDS },
   // The multi-producer event ring (events.ts; format in event-format.ts).
   { name: 'events', words: () => EV_REGION_WORDS },
 ];
+
+/** Swap slots of a VM: one per 16 guest pages, 16..4096 (at most 16 MiB of `hv`). */
+export function kvmSwapSlots(c: ResolvedVmConfig): number {
+  return Math.min(4096, Math.max(16, c.memPages >>> 4));
+}
 
 export interface HvRegion {
   readonly name: string;

@@ -40,3 +40,27 @@ export const RING_TAIL = 1;
 export const RING_SIZE = 2;
 export const RING_DROPPED = 3;
 export const RING_HEADER_WORDS = 4;
+
+// ── Memslots, dirty bitmaps, gfn->pfn: regions 'memslots', 'dirty-bitmap', 'gfn-table' ──
+// Re-exported from src/kvm/fields.ts, which holds constants only and imports
+// nothing, so the UI reads the hypervisor's own numbers and cannot drift.
+//   memslots:     KVM_MEM_SLOTS_NUM records of MEMSLOT_WORDS words; slot s at s * MEMSLOT_WORDS
+//   dirty-bitmap: slot s owns words [DIRTY_BASE, DIRTY_BASE + ceil(NPAGES / 32)); bit i = page i
+//                 (set by markPageDirty with an atomic OR; the UI only reads it)
+//   gfn-table:    slot s owns words [TABLE_BASE, TABLE_BASE + NPAGES): 0 = never backed,
+//                 else host pfn << 12 | HOST_PTE_* flags
+export {
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_SLOTS_NUM,
+  MEMSLOT_BASE_GFN,
+  MEMSLOT_DIRTY_BASE,
+  MEMSLOT_FLAGS,
+  MEMSLOT_NPAGES,
+  MEMSLOT_TABLE_BASE,
+  MEMSLOT_WORDS,
+} from '../kvm/fields.ts';
+export const REGION_MEMSLOTS = 'memslots';
+export const REGION_DIRTY_BITMAP = 'dirty-bitmap';
+export const REGION_GFN_TABLE = 'gfn-table';
+/** A guest page is 4 KiB; a gfn-table word keeps the host pfn above bit 12. */
+export const PAGE_SHIFT = 12;

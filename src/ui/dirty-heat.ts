@@ -1,0 +1,56 @@
+// The heat map's per-frame work, in typed arrays only (no allocation per frame):
+//   fold:   a set dirty bit puts its page at full heat; other pages cool down by
+//           `decay` (0 under reduced motion means "no fade": heat follows the bit);
+//   render: heat -> cividis LUT, cold pages that were ever backed in a dim
+//           colour, never-backed pages in the background colour.
+// It returns how many pages are dirty right now (the live bitmap's set bits).
+import { popcount32 } from './popcount.ts';
+
+export const HEAT_MAX = 255;
+
+export class DirtyHeat {
+  readonly heat: Uint8Array;
+
+  constructor(readonly pages: number) {
+    this.heat = new Uint8Array(pages);
+  }
+
+  /** Fold the live bitmap into the heat array; `decay` heat units per call, or -1 for no fade. */
+  fold(dirty: Uint32Array, decay: number): number {
+    const heat = this.heat;
+    const pages = this.pages;
+    let count = 0;
+    for (let w = 0; w < dirty.length; w++) {
+      const bits = Atomics.load(dirty, w);
+      count += popcount32(bits);
+      const first = w << 5;
+      const last = Math.min(pages, first + 32);
+      if (bits === 0 && decay > 0) {
+        for (let p = first; p < last; p++) {
+          const v = heat[p]!;
+          if (v !== 0) heat[p] = v > decay ? v - decay : 0;
+        }
+        continue;
+      }
+      for (let p = first; p < last; p++) {
+        if ((bits >>> (p - first)) & 1) heat[p] = HEAT_MAX;
+        else if (decay < 0) heat[p] = 0;
+        else {
+          const v = heat[p]!;
+          if (v !== 0) heat[p] = v > decay ? v - decay : 0;
+        }
+      }
+    }
+    return count;
+  }
+
+  /** Write one pixel per page into `pixels` (a Uint32Array view of ImageData). */
+  render(pixels: Uint32Array, gfnTable: Int32Array, lut: Uint32Array, backed: number, unbacked: number): void {
+    const heat = this.heat;
+    const n = Math.min(this.pages, pixels.length, gfnTable.length);
+    for (let p = 0; p < n; p++) {
+      const v = heat[p]!;
+      pixels[p] = v !== 0 ? lut[v]! : gfnTable[p] !== 0 ? backed : unbacked;
+    }
+  }
+}
