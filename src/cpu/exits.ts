@@ -19,8 +19,14 @@ export const RUN_STOP = 2;
  * describe it) before returning.
  */
 export const RUN_TRAP_LOOP = 3;
+/**
+ * The memory system asked to end the run after the current instruction
+ * (hart.exitReq = RUN_YIELD from a fault path): e.g. the vCPU's dirty ring
+ * reached its soft limit and must go back to userspace before it overflows.
+ */
+export const RUN_YIELD = 4;
 /** Single step: run(1) returns RUN_BUDGET, which callers may read as this. */
 export const RUN_STEP = RUN_BUDGET;
 
 /** Human-readable exit names, for logs and the UI. */
-export const RUN_EXIT_NAMES: readonly string[] = ['budget', 'wfi', 'stop', 'trap-loop'];
+export const RUN_EXIT_NAMES: readonly string[] = ['budget', 'wfi', 'stop', 'trap-loop', 'yield'];

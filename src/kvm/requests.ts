@@ -185,6 +185,12 @@ export class KvmVcpuRequests {
   hart: VcpuTlb | null = null;
   /** Called, outside guest mode and after the ack, on KVM_REQ_MMU_RELOAD. */
   onMmuReload: (() => void) | null = null;
+  /**
+   * Called when a request the run loop must handle arrives (e.g. the dirty
+   * ring's soft-full request, made by this vCPU's own fault path): the run
+   * loop ends the current batch early so it sees the request at once.
+   */
+  onDeferred: (() => void) | null = null;
 
   private readonly words: Int32Array;
   private readonly base: number;
@@ -313,6 +319,7 @@ export class KvmVcpuRequests {
       w[this.base + KVCPU_STAT_TLB_FLUSH]++;
     }
     this.deferred |= r & ~KVM_REQ_MMU_MASK;
+    if ((r & ~KVM_REQ_MMU_MASK) !== 0 && this.onDeferred !== null) this.onDeferred();
     Atomics.add(w, this.ack, 1);
     Atomics.notify(w, this.ack);
     if ((r & KVM_REQ_MMU_RELOAD) !== 0 && this.onMmuReload !== null) this.onMmuReload();

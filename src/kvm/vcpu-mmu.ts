@@ -168,8 +168,12 @@ export class KvmVcpuMmu implements HartMemory {
       }
       if (r === WALK_AGAIN) continue;
       this.requests.vmExit();
-      const f = kvmMmuPageFault(this, va, access, priv, satp, mstatus, nonpaging, r === WALK_WRITE_PROTECT);
-      this.requests.vmEntry();
+      let f: number;
+      try {
+        f = kvmMmuPageFault(this, va, access, priv, satp, mstatus, nonpaging, r === WALK_WRITE_PROTECT);
+      } finally {
+        this.requests.vmEntry();
+      }
       if (f !== RET_PF_RETRY) {
         if (f === XLATE_MMIO) this.stat(KVCPU_STAT_MMIO_EXITS);
         return f;

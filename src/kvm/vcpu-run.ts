@@ -7,7 +7,7 @@
 // Everything else, faults, MMIO and SBI calls, happens inside hart.run()
 // through the HartMemory and HartEnv hooks, as VM exits.
 import { Hart } from '../cpu/hart.ts';
-import { RUN_STOP, RUN_TRAP_LOOP, RUN_WFI } from '../cpu/exits.ts';
+import { RUN_STOP, RUN_TRAP_LOOP, RUN_WFI, RUN_YIELD } from '../cpu/exits.ts';
 import { ACC_EXEC, PRV_M, PRV_S } from '../cpu/memory.ts';
 import type { HartEnv } from '../cpu/env.ts';
 import { attachVm, type VmShared } from './shm.ts';
@@ -80,6 +80,11 @@ export class VcpuRunner {
     this.req.hart = this.hart;
     // markPageDirty finds this thread's dirty ring through it (kvm_get_running_vcpu).
     kvmSetRunningVcpu(this.vcpuId);
+    // A request for the run loop made inside a batch (the dirty ring filling
+    // up during a fault) ends the batch after the current instruction.
+    this.req.onDeferred = () => {
+      this.hart.exitReq = RUN_YIELD;
+    };
     this.sbiHost = new VcpuSbiHost(this);
     this.htifMem = {
       readWord: (gpa) => readGuestWord(this.vm, gpa),
@@ -129,6 +134,17 @@ export class VcpuRunner {
   }
 
   private command(cmd: number): void {
+    try {
+      this.commandUnsafe(cmd);
+    } catch (e) {
+      // A failure here must not kill the worker: the VMM would wait for an
+      // ack that never comes. Record it as the VM's exit and answer.
+      this.internalError(e);
+      this.ack();
+    }
+  }
+
+  private commandUnsafe(cmd: number): void {
     if (cmd === CMD_RESET) this.reset();
     else if (cmd === CMD_STEP) this.step();
     else if (cmd === CMD_RUN) {
@@ -236,15 +252,21 @@ export class VcpuRunner {
     } else if (r === RUN_STOP) {
       return this.stopped();
     } else if (r === RUN_TRAP_LOOP) {
-      // trapLog[3..5] is the trap that sent the guest to the handler that
-      // cannot be fetched; [0..2] is the handler's own fetch fault.
-      const t = h.trapLog;
-      writeVmMessage(this.vmWords, this.vm.view('vm-msg'),
-        `its handler at 0x${(t[1] >>> 0).toString(16)} cannot be fetched (cause ${t[0]})`);
-      recordVmExit(this.vmWords, EXITK_TRAP, 0, this.vcpuId, t[4], t[3], t[5]);
+      this.recordTrapLoop();
       return false;
     }
-    return true;
+    return true; // RUN_BUDGET, RUN_YIELD: the next poll point looks at what is pending
+  }
+
+  /**
+   * A trap with no working handler: trapLog[3..5] is the trap that sent the
+   * guest to the handler that cannot be fetched; [0..2] is that fetch fault.
+   */
+  private recordTrapLoop(): void {
+    const t = this.hart.trapLog;
+    writeVmMessage(this.vmWords, this.vm.view('vm-msg'),
+      `its handler at 0x${(t[1] >>> 0).toString(16)} cannot be fetched (cause ${t[0]})`);
+    recordVmExit(this.vmWords, EXITK_TRAP, 0, this.vcpuId, t[4], t[3], t[5]);
   }
 
   /**
@@ -360,9 +382,10 @@ export class VcpuRunner {
 
   /** HTIF: look at tohost. Returns true if the guest asked to exit. */
   private pollHtif(): boolean {
-    const handled = this.platform.htif.poll(this.htifMem);
-    if (handled) this.ctlAll[this.ctl + VCPU_EXITS + EXIT_HTIF]++;
     const htif = this.platform.htif;
+    const before = htif.commands;
+    htif.poll(this.htifMem);
+    this.ctlAll[this.ctl + VCPU_EXITS + EXIT_HTIF] += htif.commands - before;
     if (!htif.exited) return false;
     recordVmExit(this.vmWords, EXITK_HTIF, htif.exitCode, this.vcpuId, this.hart.pc);
     return true;
@@ -399,12 +422,23 @@ export class VcpuRunner {
     return page >= 0 ? this.vm.ramI32[(page + (pc & 0xfff)) >>> 2] : 0;
   }
 
+  /**
+   * Single-step: one instruction, with every exit handled as in a batch. A
+   * hart HSM has stopped does not run; one with a start pending starts first.
+   */
   private step(): void {
+    if (this.isDone()) return;
+    const hsm = Atomics.load(this.ctlAll, this.ctl + VCPU_HSM);
+    if (hsm === HSM_START_PENDING) this.waitForHsmStart();
+    else if (hsm !== HSM_STARTED) return;
     this.req.vcpuEnterGuest();
     try {
       this.updateIrqLines();
-      this.hart.run(1);
+      const r = this.hart.run(1);
       this.publishInstret();
+      if (this.platform.htif.enabled) this.pollHtif();
+      if (r === RUN_STOP) this.stopped();
+      else if (r === RUN_TRAP_LOOP) this.recordTrapLoop();
     } finally {
       this.req.vcpuExitGuest();
     }

@@ -20,6 +20,8 @@ export const HSM_STOPPED = 1;
 export const HSM_START_PENDING = 2;
 export const HSM_STOP_PENDING = 3;
 export const HSM_SUSPENDED = 4;
+/** Private: a hart_start has claimed the hart and is writing its start address. */
+export const HSM_CLAIMED = 0x100;
 
 // SRST types.
 const SRST_SHUTDOWN = 0;
@@ -64,11 +66,13 @@ export class VcpuSbiHost implements SbiHost {
   hartStart(hartid: number, startAddr: number, opaque: number): number {
     const ctl = this.r.ctlAll;
     const hsm = this.word(hartid, VCPU_HSM);
+    // Claim the hart first, so a second, failing hart_start cannot overwrite
+    // the address of the one that won; then publish START_PENDING, which the
+    // target reads before the address (seq-cst orders the stores).
+    if (Atomics.compareExchange(ctl, hsm, HSM_STOPPED, HSM_CLAIMED) !== HSM_STOPPED) return SBI_ERR_ALREADY_AVAILABLE;
     ctl[this.word(hartid, VCPU_START_PC)] = startAddr | 0;
     ctl[this.word(hartid, VCPU_START_ARG)] = opaque | 0;
-    // The CAS publishes the start address too: the target reads it after it
-    // sees START_PENDING (seq-cst orders the plain stores above before it).
-    if (Atomics.compareExchange(ctl, hsm, HSM_STOPPED, HSM_START_PENDING) !== HSM_STOPPED) return SBI_ERR_ALREADY_AVAILABLE;
+    Atomics.store(ctl, hsm, HSM_START_PENDING);
     kvmVcpuKick(this.r.vm, hartid);
     return SBI_SUCCESS;
   }
@@ -80,16 +84,19 @@ export class VcpuSbiHost implements SbiHost {
   }
 
   hartStatus(hartid: number): number {
-    return Atomics.load(this.r.ctlAll, this.word(hartid, VCPU_HSM));
+    const s = Atomics.load(this.r.ctlAll, this.word(hartid, VCPU_HSM));
+    return s === HSM_CLAIMED ? HSM_START_PENDING : s;
   }
 
   hartSuspend(): number {
     const ctl = this.r.ctlAll;
     const hsm = this.word(this.vcpuId, VCPU_HSM);
     Atomics.store(ctl, hsm, HSM_SUSPENDED);
-    const ok = this.r.sleepUntilInterrupt(true);
+    // A pause or step of the VM may end the sleep early: a spurious resume,
+    // which a retentive suspend allows, so it still reports success.
+    this.r.sleepUntilInterrupt(true);
     Atomics.store(ctl, hsm, HSM_STARTED);
-    return ok ? SBI_SUCCESS : SBI_ERR_FAILED;
+    return SBI_SUCCESS;
   }
 
   systemReset(type: number, reason: number): number {
