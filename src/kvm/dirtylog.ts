@@ -193,6 +193,7 @@ export function kvmMmuSlotRemoveWriteAccess(kvm: Kvm, id: number): boolean {
   if (slot === null) return false;
   let flush = false;
   for (let rel = 0; rel < slot.npages; rel++) flush = slotPageWriteProtect(kvm, slot, rel) || flush;
+  kvmEvent(kvm.events, EV_WRITE_PROTECT, kvm.self, slot.baseGfn, slot.npages, WP_CAUSE_DIRTY_LOG);
   return flush;
 }
 

@@ -224,6 +224,10 @@ export const HOST_PTE_LOCKED = 1 << 3;
 export const SWAP_USED = 0; // slots in use
 export const SWAP_OUTS = 1; // pages swapped out so far
 export const SWAP_INS = 2; // pages swapped in so far
+export const HOSTOP_KSM_MERGES = 3; // kvmKsmMergePages that merged (host-ops.ts)
+export const HOSTOP_KSM_COW_COPIES = 4; // write faults that broke sharing with a private copy
+export const HOSTOP_KSM_COW_REUSES = 5; // write faults on the last mapping: made writable in place
+export const HOSTOP_MIGRATIONS = 6; // kvmMigratePage that moved a page
 export const SWAP_MAP_HDR_WORDS = 16; // then the bitmap: bit set = slot in use
 
 // ── regions 'pfn-refcount', 'pfn-flags' (one word per host page) and

@@ -24,6 +24,8 @@ import {
   STAT_DIRTY_MARKED,
 } from './fields.ts';
 import { kvmAllocPfn, kvmGetPfnUnlessZero, kvmReleasePfnClean, kvmReleasePfnDirty } from './hostmem.ts';
+import { kvmKsmBreakCow } from './host-ops.ts';
+import { kvmSwapInPage } from './swap-store.ts';
 
 /** gfnToPfnProt() result for a gfn in no memslot (an MMIO address). */
 export const PFN_NOSLOT = -1;
@@ -106,9 +108,10 @@ export function memslotRange(vm: VmShared, gfn: number, out: { base: number; end
  * The caller drops the pin with kvmReleasePfnClean(vm, pte >>> 12).
  * Returns PFN_NOSLOT if gfn is in no memslot. Throws ENOMEM if the pool is empty.
  *
- * `writeFault`: the caller is about to write. Every page is host-writable
- * today; a later KSM implementation must break sharing here for writes (as
+ * `writeFault`: the caller is about to write. A page KSM made read-only
+ * (HOST_PTE_WRITABLE clear) gets a private copy first (kvmKsmBreakCow, as
  * get_user_pages with FOLL_WRITE does), or a write fault would loop.
+ * A swapped-out page is swapped in (kvmSwapInPage) and looked up again.
  */
 export function gfnToPfnProt(vm: VmShared, gfn: number, writeFault: boolean): number {
   for (;;) {
@@ -128,6 +131,14 @@ export function gfnToPfnProt(vm: VmShared, gfn: number, writeFault: boolean): nu
         continue;
       }
       pte = fresh;
+    }
+    if ((pte & HOST_PTE_PRESENT) === 0) {
+      kvmSwapInPage(vm, idx, pte, gfn); // or another thread is doing it: look again
+      continue;
+    }
+    if (writeFault && (pte & HOST_PTE_WRITABLE) === 0) {
+      kvmKsmBreakCow(vm, gfn); // under the MMU-notifier protocol (host-ops.ts)
+      continue;
     }
     const pfn = pte >>> PAGE_SHIFT;
     if (!kvmGetPfnUnlessZero(vm, pfn)) continue;

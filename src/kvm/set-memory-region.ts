@@ -22,10 +22,11 @@
 import { kvmCreateDirtyBitmap, kvmMmuSlotApplyFlags } from './dirtylog.ts';
 import { check, KvmError } from './errors.ts';
 import {
-  FLUSH_CAUSE_DIRTY_LOG, KVM_MEMSLOTS_GEN, KVM_MEMSLOTS_USED, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, MEMSLOT_BASE_GFN,
+  FLUSH_CAUSE_DIRTY_LOG, HOST_PTE_PRESENT, KVM_MEMSLOTS_GEN, KVM_MEMSLOTS_USED, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, MEMSLOT_BASE_GFN,
   MEMSLOT_DIRTY_BASE, MEMSLOT_FLAGS, MEMSLOT_NPAGES, MEMSLOT_TABLE_BASE, MEMSLOT_WORDS,
 } from './fields.ts';
 import { kvmReleasePfnClean } from './hostmem.ts';
+import { swapFreeSlot } from './swap-store.ts';
 import type { Kvm } from './kvm-host.ts';
 import { kvmMmuZapAll } from './mmu-page.ts';
 import { kvmFlushRemoteTlbs } from './requests.ts';
@@ -178,7 +179,8 @@ function writeMemslot(vm: VmShared, slot: number, flags: number, baseGfn: number
 export function releaseTableRange(vm: VmShared, tableBase: number, npages: number): void {
   for (let i = tableBase; i < tableBase + npages; i++) {
     const pte = Atomics.exchange(vm.gfnTable, i, 0);
-    if (pte !== 0) kvmReleasePfnClean(vm, pte >>> PAGE_SHIFT);
+    if ((pte & HOST_PTE_PRESENT) !== 0) kvmReleasePfnClean(vm, pte >>> PAGE_SHIFT);
+    else if (pte !== 0) swapFreeSlot(vm, pte >>> PAGE_SHIFT); // swapped out (swap-store.ts)
     vm.rmapHeads[i] = 0;
   }
 }

@@ -35,10 +35,10 @@
 //   sp-hash       spHashBuckets            hash bucket heads (gfn -> first page)
 //   sp-gfns       shadowPages * 1024       gfn of each leaf SPTE (sp->gfns)
 //   spt           shadowPages * 1024       the SPTEs; page i is words [i*1024, i*1024+1024)
-// and, after the run-control, device and dirty-ring regions:
+// (then run control, devices, dirty rings), the swap area of host-ops.ts:
 //   swap-map      16 + ceil(swapSlots/32)  swap area header + slot bitmap (1 = in use)
 //   swap          swapSlots * 1024         swapped-out page contents (kvmSwapSlots)
-// (then run control, devices, dirty rings) and last:
+// and last:
 //   events        EV_REGION_WORDS          the event ring (event-format.ts)
 
 import { check, KvmError } from './errors.ts';
