@@ -13,6 +13,7 @@ import { isCrossOriginIsolated, renderIsolationBanner } from './ui/isolation.ts'
 import { createMachineConfig } from './ui/machine-config.ts';
 import { createMipsMeter } from './ui/mips-meter.ts';
 import { panelHost as panels } from './ui/panel.ts';
+import { registerDirtyMapPanel } from './ui/panels/dirty-map.ts';
 import { createProgramPicker } from './ui/program-picker.ts';
 import { createRegisters } from './ui/registers.ts';
 import { createRunControls } from './ui/run-controls.ts';
@@ -48,6 +49,7 @@ const registers = createRegisters(byId('registers'), session, () => controls.ste
 controls.onStepVcpuChange(() => registers.refresh());
 const announcer = createAnnouncer(document.body);
 byId('panel-list').append(panels.element);
+registerDirtyMapPanel(client?.api ?? null, session);
 
 let spokenState = '';
 session.subscribe((s) => {
