@@ -217,6 +217,18 @@ export class KvmVcpuRequests {
     this.wake = vcpuId * VCPU_STRIDE + VCPU_WAKE;
   }
 
+  /**
+   * vCPU reset: forget nesting and deferred requests left by a run that
+   * ended abnormally (an exception between vmExit and vmEntry), so the next
+   * run starts outside guest mode with a clean slate.
+   */
+  resetState(): void {
+    this.exitDepth = 0;
+    this.deferred = 0;
+    this.running = false;
+    Atomics.store(this.words, this.mode, OUTSIDE_GUEST_MODE);
+  }
+
   /** Current vcpu->mode. */
   get currentMode(): number {
     return Atomics.load(this.words, this.mode);

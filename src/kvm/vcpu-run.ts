@@ -172,6 +172,7 @@ export class VcpuRunner {
 
   /** Back to reset state for the program described in region 'vm' (after a load). */
   private reset(): void {
+    this.req.resetState();
     this.platform = this.makePlatform();
     this.mmu.bus = this.platform.createBus(this.vcpuId);
     const w = this.vmWords;

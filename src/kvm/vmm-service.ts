@@ -22,7 +22,16 @@ export class VmmService {
 
   constructor(private readonly spawn: VcpuSpawner) {}
 
+  /** The createVm in progress: a second one waits for it, so two VMs never race for this.vmm. */
+  private creating: Promise<unknown> = Promise.resolve();
+
   async createVm(cfg: { memMiB: number; vcpus: number }) {
+    const next = this.creating.then(() => this.createVmNow(cfg));
+    this.creating = next.catch(() => undefined);
+    return next;
+  }
+
+  private async createVmNow(cfg: { memMiB: number; vcpus: number }) {
     return guarded(async () => {
       if (this.vmm) await this.vmm.destroy();
       this.vmm = undefined;

@@ -8,7 +8,7 @@ import { createVm, type VmShared } from './shm.ts';
 import { Kvm } from './kvm-host.ts';
 import { Platform } from '../devices/platform.ts';
 import { readElf } from '../asm/elf.ts';
-import { loadImage, type LoadedProgram, type LoadImage } from './loader.ts';
+import { checkImage, loadImage, type LoadedProgram, type LoadImage } from './loader.ts';
 import { kvmWriteGuest } from './memslot.ts';
 import { check, KvmError } from './errors.ts';
 import type { VcpuInit } from './vcpu-run.ts';
@@ -24,6 +24,7 @@ import { kvmSetUserMemoryRegion } from './set-memory-region.ts';
 import { kvmClearDirtyLog, kvmEnableCap, kvmGetDirtyLog, kvmResetDirtyRings, type KvmClearDirtyLog, type KvmEnableCap } from './dirtylog.ts';
 import { KVM_MEM_LOG_DIRTY_PAGES } from './fields.ts';
 import { kvmResetGuestMemory } from './vm-reset.ts';
+import { kvmKsmMergePages, kvmMigratePage, kvmSwapOutPage } from './host-ops.ts';
 
 export type { VcpuInit } from './vcpu-run.ts';
 
@@ -76,14 +77,21 @@ export class Vmm {
   /** KVM_CREATE_VM + KVM_CREATE_VCPU for each vCPU. */
   static async create(cfg: VmmConfig, spawn: VcpuSpawner): Promise<Vmm> {
     const vmm = new Vmm(cfg);
-    for (let id = 0; id < cfg.vcpus; id++) {
-      const init: VcpuInit = { hv: vmm.vm.hv, ram: vmm.vm.ram, vcpuId: id };
-      vmm.threads.push(spawn(init, (message) => vmm.vcpuDied(id, message)));
+    try {
+      for (let id = 0; id < cfg.vcpus; id++) {
+        const init: VcpuInit = { hv: vmm.vm.hv, ram: vmm.vm.ram, vcpuId: id };
+        vmm.threads.push(spawn(init, (message) => vmm.vcpuDied(id, message)));
+      }
+      // Wait, without blocking, until every vCPU thread has answered once. A
+      // browser does not start a nested worker while its parent is blocked in
+      // Atomics.wait, so the first blocking wait must come after this.
+      for (let id = 0; id < cfg.vcpus; id++) await vmm.waitAckAsync(id, vmm.command(id, CMD_PAUSE, false));
+    } catch (e) {
+      // No half-made VM keeps threads alive: stop whatever was started.
+      await Promise.all(vmm.threads.map((t) => t.terminate()));
+      vmm.threads = [];
+      throw e;
     }
-    // Wait, without blocking, until every vCPU thread has answered once. A
-    // browser does not start a nested worker while its parent is blocked in
-    // Atomics.wait, so the first blocking wait must come after this.
-    for (let id = 0; id < cfg.vcpus; id++) await vmm.waitAckAsync(id, vmm.command(id, CMD_PAUSE, false));
     return vmm;
   }
 
@@ -120,6 +128,7 @@ export class Vmm {
   loadProgramImage(img: LoadImage, name: string): LoadedProgram {
     const ram = { base: this.vm.config.ramBase >>> 0, size: this.vm.config.memBytes };
     check(this.vm.config.ramBase !== -1, 'ENXIO', 'load: the VM has no RAM memslot');
+    checkImage(img, ram, name); // a bad image changes nothing, not even the running guest
     this.stopAll();
     kvmResetGuestMemory(this.kvm);
     const prog = loadImage(img, ram, name, (gpa, data) => {
@@ -183,7 +192,8 @@ export class Vmm {
     const s = Atomics.load(this.vmWords, VM_STATE);
     check(s === VM_LOADED || s === VM_PAUSED, 'EBUSY', 'step: pause the VM first');
     this.command(vcpu, CMD_STEP, true);
-    Atomics.store(this.vmWords, VM_STATE, VM_PAUSED);
+    // The step may have ended the guest (VM_EXITED): keep that.
+    Atomics.compareExchange(this.vmWords, VM_STATE, VM_LOADED, VM_PAUSED);
   }
 
   private stopAll(): void {
@@ -214,6 +224,7 @@ export class Vmm {
     for (;;) {
       const got = Atomics.load(this.ctl, i);
       if (got - seq >= 0) return;
+      if (this.deathMessage) throw new KvmError('EFAULT', this.deathMessage); // a dead worker never answers
       if (Date.now() - t0 > ACK_TIMEOUT_MS) {
         throw new KvmError('EBUSY', `vCPU ${v} did not answer within ${ACK_TIMEOUT_MS / 1000} s (${this.deathMessage || 'no reason given'})`);
       }
@@ -256,6 +267,23 @@ export class Vmm {
     const n = kvmResetDirtyRings(this.kvm);
     for (let v = 0; v < this.vcpus; v++) this.kick(v); // a vCPU waiting on a full ring may go on
     return n;
+  }
+
+  // ── host memory: what the host kernel does behind KVM's back (host-ops.ts) ──
+
+  /** Swap gfn's page out; false if it was not resident. EFAULT outside every slot, ENOSPC. */
+  swapOutPage(gfn: number): boolean {
+    return kvmSwapOutPage(this.kvm, gfn);
+  }
+
+  /** KSM: merge two identical pages into one read-only pfn; false if already shared. */
+  ksmMergePages(gfnA: number, gfnB: number): boolean {
+    return kvmKsmMergePages(this.kvm, gfnA, gfnB);
+  }
+
+  /** Move gfn's page to a fresh pfn; returns it, or -1 if the page was not resident. */
+  migratePage(gfn: number): number {
+    return kvmMigratePage(this.kvm, gfn);
   }
 
   // ── what the guest did ──────────────────────────────────────────────────────
