@@ -1,7 +1,9 @@
 // Protections that can be switched off on purpose, one at a time, so a test,
-// `webkvm torture --unsafe NAME` or the race lab can show the loss each one
-// prevents. Off by default; one word in region 'kvm', read where the
-// protection is applied (never on the interpreter's hot path).
+// `webkvm torture --unsafe NAME`, the app's Torture panel or the race lab can
+// show the loss each one prevents. Off by default; one word in region 'kvm'
+// (KVM_UNSAFE), read where the protection is applied: in GET_DIRTY_LOG, the
+// fast page fault, the SPTE update primitives and the request path, never on
+// the interpreter's hot path. docs/torture.md says what each one removes.
 import { KVM_UNSAFE } from './fields.ts';
 import { KvmError } from './errors.ts';
 import type { VmShared } from './shm.ts';
@@ -13,8 +15,44 @@ import type { VmShared } from './shm.ts';
  */
 export const UNSAFE_NO_FLUSH_AFTER_WRPROT = 1 << 0;
 
+/**
+ * fastPageFault also fixes SPTEs of *indirect* shadow pages, with no pin of
+ * the gfn and no check that it still maps the same pfn (§2.4): the cmpxchg
+ * proves the SPTE value unchanged, not the gfn, so after a gfn->pfn ABA the
+ * wrong gfn is marked dirty (F2).
+ */
+export const UNSAFE_INDIRECT_FAST_PF = 1 << 1;
+
+/**
+ * mmuSpteUpdate and mmuSpteClearTrackBits change a volatile SPTE with a plain
+ * load and store instead of an atomic exchange (§2.5, F4): an A/D bit the
+ * "hardware" or a W bit the fast path sets between the two is lost, and with
+ * it the host page's dirty mark (F5) or the flush decision.
+ */
+export const UNSAFE_PLAIN_SPTE_CLEAR = 1 << 2;
+
+/**
+ * kvmMakeVcpusRequestMask reads (and kicks) each vCPU's mode *before* it
+ * publishes the request (§2.8, T2): a vCPU that enters guest mode in between
+ * finds no request at entry, and the requester, having seen it outside guest
+ * mode, neither kicks nor waits for it. It keeps its writable TLB entries
+ * after the flush has "completed" (I3).
+ */
+export const UNSAFE_NO_MODE_ORDER = 1 << 3;
+
 export const UNSAFE_NAMES: Record<string, number> = {
   'no-flush': UNSAFE_NO_FLUSH_AFTER_WRPROT,
+  'indirect-fast': UNSAFE_INDIRECT_FAST_PF,
+  'plain-clear': UNSAFE_PLAIN_SPTE_CLEAR,
+  'no-mode-order': UNSAFE_NO_MODE_ORDER,
+};
+
+/** One line per switch: what it removes (for --help and the Torture panel). */
+export const UNSAFE_HELP: Record<string, string> = {
+  'no-flush': 'GET_DIRTY_LOG write-protects without the remote TLB flush (T1)',
+  'indirect-fast': 'fast page fault on indirect shadow pages, no gfn pin (F2, the ABA of §2.4)',
+  'plain-clear': 'plain load+store instead of xchg on volatile SPTEs (F4/F5, lost dirty bit)',
+  'no-mode-order': 'request published after reading vcpu->mode (T2, missed flush request)',
 };
 
 export function kvmUnsafe(vm: VmShared): number {
@@ -32,4 +70,9 @@ export function unsafeBitsByName(name: string): number {
     throw new KvmError('EINVAL', `unknown protection '${name}'; known: ${Object.keys(UNSAFE_NAMES).join(', ')}`);
   }
   return bits;
+}
+
+/** The name of one switch's bit, or '' for 0 (all protections on). */
+export function unsafeName(bits: number): string {
+  return Object.keys(UNSAFE_NAMES).find((n) => UNSAFE_NAMES[n] === bits) ?? (bits === 0 ? '' : `0x${bits.toString(16)}`);
 }
