@@ -93,7 +93,7 @@ function connectStdin(vmm: Vmm): () => void {
   };
 }
 
-function exitCodeFor(exit: ExitInfo): number {
+export function exitCodeFor(exit: ExitInfo): number {
   const where = exit.vcpu >= 0 ? ` on vCPU ${exit.vcpu} at pc 0x${(exit.pc >>> 0).toString(16)}` : '';
   switch (exit.kind) {
     case EXITK_HTIF:

@@ -49,3 +49,28 @@ export function kvmEvent(ev: Int32Array, type: number, vcpu: number, a: number, 
   Atomics.store(ev, base + EV_C, c | 0);
   Atomics.store(ev, base + EV_SEQ, (ticket + 1) | 0);
 }
+
+// ── EV_TLB_FLUSH word a: the cause, and which vCPUs the flush targeted ───────
+// kvm_flush_remote_tlbs may name a subset of vCPUs (an SBI remote fence's hart
+// mask). Word a keeps the FLUSH_CAUSE_* in its low byte, so a reader that only
+// wants the cause still gets it when every vCPU was targeted, and bits 8-15
+// hold the vCPUs (0..MAX_VCPUS-1) that were NOT targeted: 0 means "all", the
+// common case, and the payload stays a = cause exactly as before.
+export const EV_FLUSH_CAUSE_MASK = 0xff;
+export const EV_FLUSH_SKIP_SHIFT = 8;
+
+/** Word a of an EV_TLB_FLUSH for `cause` sent to the vCPUs in `mask` (bit i = vCPU i). */
+export function flushEventA(cause: number, mask: number): number {
+  return (cause & EV_FLUSH_CAUSE_MASK) | ((~mask & 0xff) << EV_FLUSH_SKIP_SHIFT);
+}
+
+/** The FLUSH_CAUSE_* of an EV_TLB_FLUSH's word a. */
+export function flushEventCause(a: number): number {
+  return a & EV_FLUSH_CAUSE_MASK;
+}
+
+/** The vCPUs (bit i = vCPU i, below `vcpus`) an EV_TLB_FLUSH with word a targeted. */
+export function flushEventTargets(a: number, vcpus: number): number {
+  const all = vcpus >= 31 ? 0x7fffffff : (1 << vcpus) - 1;
+  return ~(a >>> EV_FLUSH_SKIP_SHIFT) & 0xff & all;
+}

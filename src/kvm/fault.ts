@@ -26,17 +26,18 @@ import {
 } from './fields.ts';
 import { EV_FAST_PF_FAILED, EV_FAST_PF_FIXED, EV_GUEST_FAULT, EV_SLOW_PF, kvmEvent } from './events.ts';
 import { kvmReleasePfnClean } from './hostmem.ts';
-import { PFN_NOSLOT, gfnToPfnProt, markPageDirty, memslotsGeneration } from './memslot.ts';
+import { PFN_NOSLOT, gfnToPfnProt, kvmVcpuMarkPageDirty, memslotsGeneration } from './memslot.ts';
 import {
   kvmMmuGetPage, kvmMmuPageGetGfn, linkShadowPage, makeMmuPagesAvailable, clearSpWriteFlooding, spRole,
 } from './mmu-page.ts';
 import { mmuNotifierRetry, mmuNotifierSeq, mmuSetMmioSpte, mmuSetSpte, rootIsInvalid, validateDirectSpte } from './mmu.ts';
-import { PAGE_WORDS } from './shm.ts';
+import { PAGE_WORDS, type VmShared } from './shm.ts';
 import {
   ACC_ALL, SPTE_WRITABLE, isLastSpte, isRmapSpte, isShadowPresentPte, isWritablePte, spteIsLocklesslyModifiable,
   spteToPfn,
 } from './spte.ts';
 import { walkAddr } from './walk.ts';
+import { kvmUnsafe, UNSAFE_INDIRECT_FAST_PF } from './unsafe.ts';
 import type { KvmVcpuMmu } from './vcpu-mmu.ts';
 
 /** Walk again: the mapping was fixed, changed, or the fault must start over. */
@@ -78,7 +79,8 @@ export function kvmMmuPageFault(
  *
  * 3.6 calls it only from direct MMUs (nonpaging_map, tdp_page_fault). Here it
  * also serves direct pages shadowing guest megapages, which give the same
- * guarantee; indirect pages always take the slow path.
+ * guarantee; indirect pages always take the slow path (unless the unsafe
+ * 'indirect-fast' switch is on: unsafe.ts, test/kvm/unsafe-indirect-fast.test.ts).
  */
 export function fastPageFault(vcpu: KvmVcpuMmu, root: number, vaddr: number): number {
   const vm = vcpu.kvm.vm;
@@ -99,7 +101,7 @@ export function fastPageFault(vcpu: KvmVcpuMmu, root: number, vaddr: number): nu
     } else if (isWritablePte(spte)) {
       vcpu.stat(KVCPU_STAT_FAST_PF_SPURIOUS); // lazy TLB: already fixed by someone
       ret = RET_PF_RETRY;
-    } else if (!spteIsLocklesslyModifiable(spte) || (vm.spMeta[sp * SP_META_WORDS + SP_ROLE]! & ROLE_DIRECT) === 0) {
+    } else if (!spteIsLocklesslyModifiable(spte) || !fastPfAllowedOn(vm, sp)) {
       ret = RET_PF_INVALID;
     } else {
       fastPfFixDirectSpte(vcpu, sp, index, spte);
@@ -109,6 +111,17 @@ export function fastPageFault(vcpu: KvmVcpuMmu, root: number, vaddr: number): nu
   vcpu.requests.walkShadowPageLocklessEnd();
   if (ret === RET_PF_INVALID) vcpu.stat(KVCPU_STAT_FAST_PF_TO_SLOW);
   return ret;
+}
+
+/**
+ * F2: only direct shadow pages, unless the 'indirect-fast' switch is on (then
+ * an indirect page's SPTE is fixed too, with the gfn read from sp->gfns before
+ * the cmpxchg and nothing pinning it: the ABA of §2.4). Read only once the SPTE
+ * is already known to be a fast-path candidate, so off the common path.
+ */
+function fastPfAllowedOn(vm: VmShared, sp: number): boolean {
+  if ((vm.spMeta[sp * SP_META_WORDS + SP_ROLE]! & ROLE_DIRECT) !== 0) return true;
+  return (kvmUnsafe(vm) & UNSAFE_INDIRECT_FAST_PF) !== 0;
 }
 
 /**
@@ -123,7 +136,7 @@ function fastPfFixDirectSpte(vcpu: KvmVcpuMmu, sp: number, index: number, spte: 
   const gfn = kvmMmuPageGetGfn(vm, sp, index);
   if (kvm.hookBeforeFastCmpxchg !== null) kvm.hookBeforeFastCmpxchg(loc);
   if (Atomics.compareExchange(vm.spt, loc, spte, spte | SPTE_WRITABLE) === spte) {
-    markPageDirty(vm, gfn);
+    kvmVcpuMarkPageDirty(vm, vcpu.slotCache, gfn); // the vCPU's memslot cache: no slot scan
     vcpu.stat(KVCPU_STAT_FAST_PF_FIXED);
     kvmEvent(kvm.events, EV_FAST_PF_FIXED, kvm.self, gfn, spte | SPTE_WRITABLE, 0);
   } else {

@@ -48,9 +48,10 @@ import {
 } from './fields.ts';
 import type { Kvm } from './kvm-host.ts';
 import { nowMs } from './locks.ts';
-import { EV_TLB_FLUSH, kvmEvent, kvmEventsOn } from './events.ts';
+import { EV_TLB_FLUSH, flushEventA, kvmEvent, kvmEventsOn } from './events.ts';
 import type { VmShared } from './shm.ts';
 import { VCPU_STRIDE, VCPU_WAKE } from './vcpu-ctl.ts';
+import { kvmUnsafe, UNSAFE_NO_MODE_ORDER } from './unsafe.ts';
 
 export {
   EXITING_GUEST_MODE, FLUSH_CAUSE_DIRTY_LOG, FLUSH_CAUSE_MMU_NOTIFIER, FLUSH_CAUSE_NAMES, FLUSH_CAUSE_REMOTE_FENCE,
@@ -82,13 +83,13 @@ export function kvmMakeVcpusRequestMask(kvm: Kvm, mask: number, req: number): nu
     }
   }
   let waits = 0;
+  const modeOrder = kvmUnsafe(kvm.vm) & UNSAFE_NO_MODE_ORDER;
   for (let i = 0; i < n; i++) {
     kvm.mustWait[i] = 0;
     if (((mask >>> i) & 1) === 0) continue;
     const b = i * KVCPU_WORDS;
     kvm.ackSnapshot[i] = Atomics.load(v, b + KVCPU_FLUSH_ACK);
-    Atomics.or(v, b + KVCPU_REQUESTS, req);
-    const old = Atomics.compareExchange(v, b + KVCPU_MODE, IN_GUEST_MODE, EXITING_GUEST_MODE);
+    const old = modeOrder === 0 ? requestThenMode(v, b, i, req) : modeThenRequest(v, b, i, req);
     if (old !== OUTSIDE_GUEST_MODE && i !== self) {
       kvm.mustWait[i] = 1;
       waits++;
@@ -96,6 +97,34 @@ export function kvmMakeVcpusRequestMask(kvm: Kvm, mask: number, req: number): nu
   }
   if (waits > 0) waitForAcks(kvm, n, req);
   return waits;
+}
+
+/**
+ * Race-lab hook (null in normal runs, per thread): called between the two
+ * halves of the requester's handshake with vCPU `vcpuId` (publishing the
+ * request and reading/kicking its mode, in whichever order is in force).
+ * Tests use it to let that vCPU enter guest mode at exactly that point.
+ */
+export const requestRaceHooks: { betweenRequestAndMode: ((vcpuId: number) => void) | null } = { betweenRequestAndMode: null };
+
+/** T2: publish the request (a full barrier), then read the mode; returns the old mode. */
+function requestThenMode(v: Int32Array, b: number, i: number, req: number): number {
+  Atomics.or(v, b + KVCPU_REQUESTS, req);
+  if (requestRaceHooks.betweenRequestAndMode !== null) requestRaceHooks.betweenRequestAndMode(i);
+  return Atomics.compareExchange(v, b + KVCPU_MODE, IN_GUEST_MODE, EXITING_GUEST_MODE);
+}
+
+/**
+ * The 'no-mode-order' switch: read (and kick) the mode first, publish the
+ * request afterwards. A vCPU seen outside guest mode that enters in between
+ * loads its request word before our store lands: it runs guest code with the
+ * request pending, unkicked, and we do not wait for it (T2 broken).
+ */
+function modeThenRequest(v: Int32Array, b: number, i: number, req: number): number {
+  const old = Atomics.compareExchange(v, b + KVCPU_MODE, IN_GUEST_MODE, EXITING_GUEST_MODE);
+  if (requestRaceHooks.betweenRequestAndMode !== null) requestRaceHooks.betweenRequestAndMode(i);
+  Atomics.or(v, b + KVCPU_REQUESTS, req);
+  return old;
 }
 
 function waitForAcks(kvm: Kvm, n: number, req: number): void {
@@ -151,7 +180,9 @@ export function kvmFlushRemoteTlbs(kvm: Kvm, cause: number, mask = -1, extraReq 
   Atomics.add(s, STAT_REMOTE_TLB_FLUSH, 1);
   if (cause >= 0 && cause < FLUSH_CAUSES) Atomics.add(s, STAT_FLUSH_CAUSE + cause, 1);
   Atomics.add(s, STAT_FLUSH_IPIS, waited);
-  if (t0 >= 0) kvmEvent(ev, EV_TLB_FLUSH, kvm.self, cause, waited, Math.round((nowMs() - t0) * 1000));
+  // Word a = cause | untargeted vCPUs << 8 (events.ts flushEventA; a = cause when all
+  // are targeted): the TLB timeline draws the flush on the lanes it hit. (panels helper)
+  if (t0 >= 0) kvmEvent(ev, EV_TLB_FLUSH, kvm.self, flushEventA(cause, mask), waited, Math.round((nowMs() - t0) * 1000));
 }
 
 /**

@@ -37,6 +37,28 @@
 
 import type { VmShared } from './shm.ts';
 import { kvmSetPfnAccessed, kvmSetPfnDirty } from './hostmem.ts';
+import { kvmUnsafe, UNSAFE_PLAIN_SPTE_CLEAR } from './unsafe.ts';
+
+/**
+ * Race-lab hook (null in normal runs, per thread): called by mmuSpteUpdate and
+ * mmuSpteClearTrackBits right after they read the old SPTE, i.e. inside the
+ * window where another CPU's A/D or fast-path W update could land. Tests use
+ * it to replay locking.txt's lost-dirty-bit race deterministically.
+ */
+export const spteRaceHooks: { afterRead: ((loc: number) => void) | null } = { afterRead: null };
+
+/**
+ * Store `spte` at loc and return the value it replaced: an exchange when the
+ * old value `old` is volatile (its return value is the truth), a plain store
+ * otherwise. With the 'plain-clear' switch on, always a plain store, and the
+ * stale `old` is returned (F4 broken).
+ */
+function spteReplace(vm: VmShared, loc: number, old: number, spte: number): number {
+  if (spteRaceHooks.afterRead !== null) spteRaceHooks.afterRead(loc);
+  if (spteHasVolatileBits(old) && (kvmUnsafe(vm) & UNSAFE_PLAIN_SPTE_CLEAR) === 0) return Atomics.exchange(vm.spt, loc, spte);
+  Atomics.store(vm.spt, loc, spte);
+  return old;
+}
 
 export const SPTE_PRESENT = 1 << 0;
 export const SPTE_WRITABLE = 1 << 1;
@@ -131,8 +153,7 @@ export function mmuSpteUpdate(vm: VmShared, loc: number, spte: number): boolean 
     mmuSpteSet(spt, loc, spte);
     return false;
   }
-  if (!spteHasVolatileBits(old)) Atomics.store(spt, loc, spte);
-  else old = Atomics.exchange(spt, loc, spte);
+  old = spteReplace(vm, loc, old, spte);
   const pfn = spteToPfn(old);
   if ((old & SPTE_ACCESSED) !== 0 && (spte & SPTE_ACCESSED) === 0) kvmSetPfnAccessed(vm, pfn);
   if ((old & SPTE_DIRTY) !== 0 && (spte & SPTE_DIRTY) === 0) kvmSetPfnDirty(vm, pfn);
@@ -144,10 +165,7 @@ export function mmuSpteUpdate(vm: VmShared, loc: number, spte: number): boolean 
  * then carry the old A and D to the host page. Returns the old SPTE.
  */
 export function mmuSpteClearTrackBits(vm: VmShared, loc: number): number {
-  const spt = vm.spt;
-  let old = Atomics.load(spt, loc);
-  if (!spteHasVolatileBits(old)) Atomics.store(spt, loc, 0);
-  else old = Atomics.exchange(spt, loc, 0);
+  const old = spteReplace(vm, loc, Atomics.load(vm.spt, loc), 0);
   if (!isRmapSpte(old)) return old;
   const pfn = spteToPfn(old);
   if ((old & SPTE_ACCESSED) !== 0) kvmSetPfnAccessed(vm, pfn);

@@ -176,7 +176,7 @@ export class Vmm {
     const s = Atomics.load(this.vmWords, VM_STATE);
     check(s !== VM_EMPTY, 'ENOENT', 'run: no program is loaded');
     if (s === VM_EXITED) throw new KvmError('EINVAL', 'run: the guest has exited; reset it first');
-    this.platform.clock.resume();
+    this.writeClock('resume');
     Atomics.store(this.vmWords, VM_STATE, VM_RUNNING);
     this.commandAll(CMD_RUN, false);
   }
@@ -198,7 +198,7 @@ export class Vmm {
 
   private stopAll(): void {
     this.commandAll(CMD_PAUSE, true);
-    this.platform.clock.pause();
+    this.writeClock('pause');
   }
 
   private commandAll(cmd: number, wait: boolean): void {
@@ -341,8 +341,28 @@ export class Vmm {
     return this.program?.symbols ?? new Map();
   }
 
+  /** kvm_stat: read under kvm_lock, as 3.6's vm_stat_get walks vm_list under it. */
   stats(seconds: number): VmStats {
-    return collectStats(this.vm, seconds);
+    this.kvm.kvmLock.lock();
+    try {
+      return collectStats(this.vm, seconds);
+    } finally {
+      this.kvm.kvmLock.unlock();
+    }
+  }
+
+  /**
+   * Guest time is a VM-wide offset (the clock region) that vCPUs read without
+   * a lock, as a guest reads its TSC; writers serialize on the TSC write lock,
+   * as kvm_write_tsc does for the TSC offset.
+   */
+  private writeClock(op: 'pause' | 'resume'): void {
+    this.kvm.tscWriteLock.lock();
+    try {
+      this.platform.clock[op]();
+    } finally {
+      this.kvm.tscWriteLock.unlock();
+    }
   }
 
   /** Stop every vCPU worker. The VM cannot be used afterwards. */

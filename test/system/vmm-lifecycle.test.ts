@@ -60,6 +60,17 @@ describe('Vmm life cycle', () => {
     expect(vmm.exitInfo()?.code).toBe(0);
   });
 
+  it('kvm_stat reads take kvm_lock and guest-clock writes take the TSC write lock', async () => {
+    const vmm = await make();
+    vmm.loadElf(LOOP, 'loop.S');
+    vmm.run();
+    vmm.pause();
+    vmm.stats(1);
+    const s = vmm.stats(1);
+    expect(s.locks['kvm_lock']!.acquired).toBe(2); // this read and the one before
+    expect(s.locks['tsc_write_lock']!.acquired).toBeGreaterThanOrEqual(2); // resume + pause
+  });
+
   it('a VM whose vCPU threads never answer is torn down, threads included', async () => {
     let terminated = 0;
     const silent: VcpuSpawner = (_init, onError) => {
