@@ -8,7 +8,8 @@ export async function guestsCommand(argv: string[]): Promise<number> {
   const width = Math.max(...GUESTS.map((g) => g.name.length));
   for (const g of GUESTS) {
     process.stdout.write(`${g.name.padEnd(width)}  ${g.title} (suggested vCPUs: ${g.vcpus})\n`);
+    for (const [p, what] of Object.entries(g.params)) process.stdout.write(`${''.padEnd(width)}    --param ${p}=N  ${what}\n`);
   }
-  process.stdout.write(`\nrun one with: webkvm run <name> [--vcpus N]\n`);
+  process.stdout.write(`\nrun one with: webkvm run <name> [--vcpus N] [--param NAME=N,...]\n`);
   return EXIT_OK;
 }

@@ -38,15 +38,15 @@ export interface ObservedVm {
 }
 
 /** Parse "a=1,b=0x20" into pairs; every problem is a usage error naming the part. */
-export function parseSets(spec: string | undefined): [string, number][] {
+export function parseSets(spec: string | undefined, option = '--set'): [string, number][] {
   if (spec === undefined) return [];
   return spec.split(',').filter((s) => s.trim() !== '').map((part) => {
     const m = /^\s*([A-Za-z_.$][\w.$]*)\s*=\s*(-?(?:0x[0-9a-fA-F]+|\d+))\s*$/.exec(part);
-    if (!m) throw new UsageError(`--set expects SYMBOL=NUMBER[,SYMBOL=NUMBER...], got '${part}'`);
+    if (!m) throw new UsageError(`${option} expects NAME=NUMBER[,NAME=NUMBER...], got '${part}'`);
     const raw = m[2]!;
     const value = raw.startsWith('-') ? -Number(raw.slice(1)) : Number(raw);
     if (!Number.isSafeInteger(value) || value < -(2 ** 31) || value >= 2 ** 32) {
-      throw new UsageError(`--set ${m[1]}: ${m[2]} does not fit in a 32-bit word`);
+      throw new UsageError(`${option} ${m[1]}: ${m[2]} does not fit in a 32-bit word`);
     }
     return [m[1]!, value | 0];
   });

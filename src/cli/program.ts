@@ -7,6 +7,8 @@ import { assemble } from '../asm/assembler.ts';
 import { writeElf, readElf } from '../asm/elf.ts';
 import { KvmError } from '../kvm/errors.ts';
 import { GUESTS, loadGuestSource } from '../guests/index.ts';
+import { withGuestParams } from '../guests/params.ts';
+import { UsageError } from './args.ts';
 
 export interface ProgramBytes {
   name: string;
@@ -24,11 +26,18 @@ export function assembleToElf(source: string, name: string): Uint8Array {
   return writeElf(assemble(source, name));
 }
 
-export async function readProgram(arg: string): Promise<ProgramBytes> {
+/**
+ * The program `arg` names, as ELF bytes. `params` (from --param) set a built-in
+ * guest's documented words in its source (src/guests/params.ts); they are a
+ * usage error for a file.
+ */
+export async function readProgram(arg: string, params: [string, number][] = []): Promise<ProgramBytes> {
   if (!existsSync(arg) && GUESTS.some((g) => g.name === arg)) {
     const name = `${arg}.S`;
-    return { name, elf: assembleToElf(await loadGuestSource(arg), name) };
+    const source = withGuestParams(arg, await loadGuestSource(arg), Object.fromEntries(params));
+    return { name, elf: assembleToElf(source, name) };
   }
+  if (params.length > 0) throw new UsageError(`--param sets a built-in guest's parameters; '${arg}' is a file (use --set to patch its words)`);
   const name = basename(arg);
   const bytes = new Uint8Array(readFileSync(arg));
   if (/\.(s|S|asm)$/.test(arg)) return { name, elf: assembleToElf(new TextDecoder().decode(bytes), name) };

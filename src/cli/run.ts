@@ -3,6 +3,7 @@
 import { formatOptions, parseArgs, UsageError, type OptionSpecs } from './args.ts';
 import { EXIT_BAD_INPUT, EXIT_GUEST_TRAP, EXIT_HANG, EXIT_INTERNAL, EXIT_OK, guestExitCode } from './exit-codes.ts';
 import { readProgram } from './program.ts';
+import { parseSets } from './observe.ts';
 import { Vmm, type ExitInfo } from '../kvm/vmm.ts';
 import { spawnVcpuNode } from '../../workers/node-spawn.ts';
 import { EXITK_HTIF, EXITK_INTERNAL, EXITK_LIMIT, EXITK_REBOOT, EXITK_SHUTDOWN, EXITK_TRAP } from '../kvm/vcpu-ctl.ts';
@@ -16,6 +17,7 @@ const OPTIONS: OptionSpecs = {
   timeout: { type: 'number', min: 0.001, arg: 'S', help: 'stop after S seconds of wall time (exit 124)' },
   stats: { type: 'flag', help: 'print one JSON line of statistics on stderr at the end' },
   trace: { type: 'int', min: 1, arg: 'N', help: 'print the first N instructions vCPU 0 executes, on stderr' },
+  param: { type: 'string', arg: 'NAME=V,...', help: "set a built-in guest's parameters (webkvm guests lists them)" },
 };
 
 export const RUN_HELP = `usage: webkvm run <prog.elf|prog.S|guest> [options]
@@ -34,7 +36,7 @@ exit codes:
 export async function runCommand(argv: string[]): Promise<number> {
   const { positional, options } = parseArgs(argv, OPTIONS);
   if (positional.length !== 1) throw new UsageError('run takes one program: webkvm run prog.elf');
-  const prog = await readProgram(positional[0]);
+  const prog = await readProgram(positional[0], parseSets(options.param as string | undefined, '--param'));
   const vcpus = (options.vcpus as number | undefined) ?? 1;
   const memMiB = (options.mem as number | undefined) ?? 64;
   const vmm = await Vmm.create({ memBytes: memMiB * 1024 * 1024, vcpus }, spawnVcpuNode);
