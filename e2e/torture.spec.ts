@@ -20,7 +20,7 @@ test('Torture: checks pass with host ops, and no-flush loses pages', async ({ pa
   await expect(panel).toBeVisible();
   await expect(panel).toHaveAttribute('data-torture-state', 'idle');
 
-  await panel.getByLabel('vCPUs').fill('2');
+  await panel.getByLabel('Torture vCPUs').fill('2');
   await panel.getByLabel('Pages per vCPU').fill('32');
   await panel.getByLabel('Host ops (swap, KSM, migrate)').check();
   await panel.getByRole('button', { name: 'Start torture' }).click();

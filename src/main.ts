@@ -14,6 +14,13 @@ import { createMachineConfig } from './ui/machine-config.ts';
 import { createMipsMeter } from './ui/mips-meter.ts';
 import { panelHost as panels } from './ui/panel.ts';
 import { registerDirtyMapPanel } from './ui/panels/dirty-map.ts';
+import { registerHostMemoryPanel } from './ui/panels/host-memory.ts';
+import { registerMmuExplorerPanel } from './ui/panels/mmu-explorer.ts';
+import { registerFaultChartPanel } from './ui/panels/fault-chart.ts';
+import { registerLocksPanel } from './ui/panels/locks.ts';
+import { registerDocVsCodePanel } from './ui/panels/doc-vs-code.ts';
+import { registerTlbTimelinePanel } from './ui/panels/tlb-timeline.ts';
+import { registerTorturePanel } from './ui/panels/torture.ts';
 import { createProgramPicker } from './ui/program-picker.ts';
 import { createRegisters } from './ui/registers.ts';
 import { createRunControls } from './ui/run-controls.ts';
@@ -50,6 +57,17 @@ controls.onStepVcpuChange(() => registers.refresh());
 const announcer = createAnnouncer(document.body);
 byId('panel-list').append(panels.element);
 registerDirtyMapPanel(client?.api ?? null, session);
+registerHostMemoryPanel(client?.api ?? null, session);
+registerMmuExplorerPanel(client?.api ?? null, session);
+// The Torture panel builds its own VM: the machine's vCPU count, then the dirty guest.
+registerTorturePanel(client?.api ?? null, session, (vcpus) => {
+  machine.setVcpus(vcpus);
+  return session.load({ kind: 'guest', name: 'dirty' });
+});
+registerTlbTimelinePanel();
+registerFaultChartPanel();
+registerLocksPanel();
+registerDocVsCodePanel();
 
 let spokenState = '';
 session.subscribe((s) => {

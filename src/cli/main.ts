@@ -11,10 +11,17 @@ usage:
   webkvm run <prog.elf|prog.S|guest> [options]   run a program; console on stdout
   webkvm asm <prog.S> -o <prog.elf>              assemble to an ELF32 executable
   webkvm disasm <prog.elf>                       disassemble an ELF's code
-  webkvm torture [--mode bitmap|clear|ring] [--unsafe NAME]
+  webkvm torture [--mode bitmap|clear|ring] [--host-ops] [--unsafe NAME]
                                                  dirty_log_test on real workers: N passed, N failed
+  webkvm stat <prog|guest> [--interval S] [--json]
+                                                 kvm_stat: KVM counters per VM and per vCPU
+  webkvm events <prog|guest> [--types T,...]     the hypervisor's event ring as text lines
+  webkvm hostmem <prog|guest> --host-op OP@MS   swap, KSM-merge, migrate pages while the guest runs
+  webkvm explain <prog|guest> --at GVA           the walk gva -> guest PTEs -> SPTEs -> host pfn
+  webkvm migrate <prog|guest> [--rounds N] [--threshold P]
+                                                 live migration's pre-copy loop: pages sent per round
   webkvm guests                                  list the built-in guests
-  webkvm bench [--quick]                         print benchmark figures
+  webkvm bench [--quick] [--only GROUPS]         print benchmark figures (docs/benchmarks.md)
   webkvm help [command]                          this text, or a command's options
 
 'webkvm help run' lists run's options and its exit codes.`;
@@ -31,6 +38,16 @@ async function loadCommand(name: string): Promise<Command | undefined> {
       return (await import('./asm.ts')).disasmCommand;
     case 'torture':
       return (await import('./torture.ts')).tortureCommand;
+    case 'stat':
+      return (await import('./stat.ts')).statCommand;
+    case 'events':
+      return (await import('./events.ts')).eventsCommand;
+    case 'hostmem':
+      return (await import('./hostmem.ts')).hostmemCommand;
+    case 'explain':
+      return (await import('./explain.ts')).explainCommand;
+    case 'migrate':
+      return (await import('./migrate.ts')).migrateCommand;
     case 'guests':
       return (await import('./guests.ts')).guestsCommand;
     case 'bench':
@@ -69,6 +86,17 @@ async function helpFor(name: string): Promise<number> {
   if (name === 'torture') {
     const { TORTURE_HELP } = await import('./torture.ts');
     process.stdout.write(TORTURE_HELP + '\n');
+    return EXIT_OK;
+  }
+  if (name === 'stat' || name === 'events') {
+    const text = name === 'stat' ? (await import('./stat.ts')).STAT_HELP : (await import('./events.ts')).EVENTS_HELP;
+    process.stdout.write(text + '\n');
+    return EXIT_OK;
+  }
+  if (name === 'hostmem' || name === 'explain' || name === 'migrate') {
+    const text = name === 'hostmem' ? (await import('./hostmem.ts')).HOSTMEM_HELP
+      : name === 'explain' ? (await import('./explain.ts')).EXPLAIN_HELP : (await import('./migrate.ts')).MIGRATE_HELP;
+    process.stdout.write(text + '\n');
     return EXIT_OK;
   }
   process.stdout.write(HELP + '\n');

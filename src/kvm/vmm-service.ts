@@ -7,18 +7,32 @@ import { KvmError } from './errors.ts';
 import { assemble } from '../asm/assembler.ts';
 import { writeElf } from '../asm/elf.ts';
 import { loadGuestSource } from '../guests/index.ts';
+import { withGuestParams } from '../guests/params.ts';
 import { EXIT_KIND_NAMES, EXITK_HTIF, EXITK_SHUTDOWN, VM_EXITED, VM_STATE } from './vcpu-ctl.ts';
+import { VmDirtyControl } from './dirty-control.ts';
+import type { DirtyLogMode } from './dirty-collector.ts';
+import { describePage, explainAddress, formatExplanation, formatPageDescription } from './mmu-explain.ts';
+import { kvmKsmMergeIdentical, kvmSwapOutRandom } from './host-bulk.ts';
+import { VM_LOADED } from './vcpu-ctl.ts';
+import { TortureRun } from './torture-run.ts';
+import { unsafeBitsByName } from './unsafe.ts';
 
 export type ProgramSource =
   | { kind: 'elf'; bytes: Uint8Array; name: string }
   | { kind: 'asm'; source: string; name: string }
-  | { kind: 'guest'; name: string };
+  | { kind: 'guest'; name: string; params?: Record<string, number> };
 
 const STATE_NAMES = ['empty', 'loaded', 'running', 'paused', 'exited'] as const;
 
 export class VmmService {
   private vmm: Vmm | undefined;
   private lastError: string | undefined;
+  /** The torture loop on the current VM, if one was started (torture-run.ts). */
+  private torture: { run: TortureRun; done: Promise<void> } | undefined;
+  /** Dirty-log mode and ring cursors of the current VM (dirty-control.ts); reset with the VM. */
+  private dirty: VmDirtyControl | undefined;
+  /** The vCPUs of the current VM have run (the dirty ring may no longer be enabled). */
+  private hasRun = false;
 
   constructor(private readonly spawn: VcpuSpawner) {}
 
@@ -33,11 +47,15 @@ export class VmmService {
 
   private async createVmNow(cfg: { memMiB: number; vcpus: number }) {
     return guarded(async () => {
+      this.torture?.run.stop(); // its loop ends at its next round, before touching the old VM
+      this.torture = undefined;
       if (this.vmm) await this.vmm.destroy();
       this.vmm = undefined;
       const memMiB = Number(cfg.memMiB);
       if (!Number.isInteger(memMiB) || memMiB < 1 || memMiB > 1024) throw new KvmError('EINVAL', `memory must be 1..1024 MiB, got ${cfg.memMiB}`);
       this.vmm = await Vmm.create({ memBytes: memMiB << 20, vcpus: cfg.vcpus }, this.spawn);
+      this.dirty = undefined;
+      this.hasRun = false;
       const vm = this.vmm.vm;
       return { hv: vm.hv, ram: vm.ram, layout: layoutRecord(this.vmm), vcpus: vm.config.vcpus };
     });
@@ -54,7 +72,10 @@ export class VmmService {
   }
 
   async run() {
-    return guarded(async () => this.need().run());
+    return guarded(async () => {
+      this.need().run();
+      this.hasRun = true;
+    });
   }
   async pause() {
     return guarded(async () => this.need().pause());
@@ -88,6 +109,114 @@ export class VmmService {
       for (let i = 0; i < bitmap.length; i++) pages += popcount32(bitmap[i]!);
       return { bitmap, pages, ms };
     });
+  }
+
+  // ── dirty-log collection modes, the explorer, host memory (UI panels) ────
+
+  /** bitmap | clear (manual protect) | ring; the ring only before the first run. */
+  async setDirtyMode(mode: DirtyLogMode) {
+    return guarded(async () => {
+      const vmm = this.need();
+      const before = !this.hasRun && Atomics.load(vmm.vm.view('vm'), VM_STATE) === VM_LOADED;
+      this.dirtyControl().setMode(mode, before);
+    });
+  }
+  /** One collection in the current mode (GET; GET + CLEAR; ring harvest + reset). */
+  async collectDirty() {
+    return guarded(async () => {
+      const ctl = this.dirtyControl();
+      const t0 = now();
+      const bitmap = ctl.collect();
+      return { bitmap, pages: countBits(bitmap), ms: now() - t0, mode: ctl.mode };
+    });
+  }
+  /** KVM_CLEAR_DIRTY_LOG of a range of slot 0 (all its pages' bits). */
+  async clearDirtyLog(firstPage: number, numPages: number) {
+    return guarded(async () => {
+      const t0 = now();
+      this.dirtyControl().clearRange(firstPage, numPages);
+      return { ms: now() - t0 };
+    });
+  }
+  /** A gfn's host page and the SPTEs in its rmap (read under mmu_lock: exact). */
+  async describePage(gfn: number) {
+    return guarded(async () => {
+      const vmm = this.need();
+      vmm.kvm.mmuLock.lock();
+      try {
+        const d = describePage(vmm.vm, gfn >>> 0);
+        return { ...d, lines: formatPageDescription(d) };
+      } finally {
+        vmm.kvm.mmuLock.unlock();
+      }
+    });
+  }
+  /** The walk gva -> guest PTEs -> SPTEs -> host pfn for one vCPU (read-only). */
+  async explainAddress(vcpu: number, gva: number) {
+    return guarded(async () => {
+      const vmm = this.need();
+      const regs = vmm.getRegs(vcpu);
+      const e = explainAddress(vmm.vm, vcpu, gva >>> 0, regs.csrs['satp'] ?? 0, regs.priv);
+      return { ...e, lines: formatExplanation(e) };
+    });
+  }
+  async swapOutPage(gfn: number) {
+    return guarded(async () => this.need().swapOutPage(gfn));
+  }
+  async ksmMergePages(gfnA: number, gfnB: number) {
+    return guarded(async () => this.need().ksmMergePages(gfnA, gfnB));
+  }
+  async migratePage(gfn: number) {
+    return guarded(async () => this.need().migratePage(gfn));
+  }
+  async swapOutRandom(count: number) {
+    return guarded(async () => kvmSwapOutRandom(this.need().kvm, count));
+  }
+  async ksmMergeIdentical() {
+    return guarded(async () => kvmKsmMergeIdentical(this.need().kvm));
+  }
+
+  // ── torture (torture-run.ts), for the Torture panel ─────────────────────
+
+  /** Reload the dirty guest on the current VM and start collecting and checking. */
+  async startTorture(o: { mode: DirtyLogMode; pages: number; intervalMs: number; hostOps: boolean; unsafe: string }) {
+    return guarded(async () => {
+      const vmm = this.need();
+      if (this.torture && ['starting', 'running'].includes(this.torture.run.counters().state)) {
+        throw new KvmError('EBUSY', 'torture: one is already running; stop it first');
+      }
+      const unsafe = o.unsafe ? unsafeBitsByName(String(o.unsafe)) : 0;
+      const run = new TortureRun(vmm, {
+        mode: o.mode, pages: Number(o.pages), intervalMs: Number(o.intervalMs), hostOps: o.hostOps === true, unsafe, durationMs: Infinity,
+      });
+      this.dirty = undefined; // the torture's collector owns the dirty-log mode now
+      this.torture = { run, done: Promise.resolve() };
+      await run.start();
+      this.hasRun = true;
+      // The loop runs in this worker between comlink calls (it sleeps between rounds).
+      this.torture.done = run.loop().then(() => undefined, () => undefined).finally(() => {
+        if (this.vmm === vmm) vmm.pause();
+      });
+      return run.counters();
+    });
+  }
+  async tortureStatus() {
+    return this.torture?.run.counters() ?? null;
+  }
+  async stopTorture() {
+    return guarded(async () => {
+      const t = this.torture;
+      if (!t) return null;
+      t.run.stop();
+      await t.done;
+      return t.run.counters();
+    });
+  }
+
+  private dirtyControl(): VmDirtyControl {
+    const vmm = this.need();
+    if (!this.dirty) this.dirty = new VmDirtyControl(vmm);
+    return this.dirty;
   }
 
   async status() {
@@ -132,7 +261,13 @@ function layoutRecord(vmm: Vmm): Record<string, { offset: number; words: number 
 async function toElf(p: ProgramSource): Promise<Uint8Array> {
   if (p.kind === 'elf') return p.bytes;
   if (p.kind === 'asm') return writeElf(assemble(p.source, p.name));
-  return writeElf(assemble(await loadGuestSource(p.name), `${p.name}.S`));
+  return writeElf(assemble(withGuestParams(p.name, await loadGuestSource(p.name), p.params ?? {}), `${p.name}.S`));
+}
+
+function countBits(bitmap: Uint32Array): number {
+  let pages = 0;
+  for (let i = 0; i < bitmap.length; i++) pages += popcount32(bitmap[i]!);
+  return pages;
 }
 
 function popcount32(v: number): number {

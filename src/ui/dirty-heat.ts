@@ -1,6 +1,7 @@
 // The heat map's per-frame work, in typed arrays only (no allocation per frame):
 //   fold:   a set dirty bit puts its page at full heat; other pages cool down by
 //           `decay` (0 under reduced motion means "no fade": heat follows the bit);
+//   flash:  pages a collection returned go back to full heat, then fade;
 //   render: heat -> cividis LUT, cold pages that were ever backed in a dim
 //           colour, never-backed pages in the background colour.
 // It returns how many pages are dirty right now (the live bitmap's set bits).
@@ -44,13 +45,38 @@ export class DirtyHeat {
     return count;
   }
 
-  /** Write one pixel per page into `pixels` (a Uint32Array view of ImageData). */
-  render(pixels: Uint32Array, gfnTable: Int32Array, lut: Uint32Array, backed: number, unbacked: number): void {
+  /**
+   * A collection just reported these pages (bit i = page i): they go to full
+   * heat and fade from now on. In bitmap mode GET already cleared their live
+   * bits, so this restarts the fade at the moment of collection; in ring mode
+   * (no live bits: pages go to the vCPUs' rings) it is the only heat there is.
+   */
+  flash(bitmap: Uint32Array): void {
+    const heat = this.heat;
+    const words = Math.min(bitmap.length, Math.ceil(this.pages / 32));
+    for (let w = 0; w < words; w++) {
+      let bits = bitmap[w]!;
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        const p = (w << 5) + b;
+        if (p < this.pages) heat[p] = HEAT_MAX;
+      }
+    }
+  }
+
+  /** Write one pixel per page into `pixels` (a Uint32Array view of ImageData); returns the pages not yet cold. */
+  render(pixels: Uint32Array, gfnTable: Int32Array, lut: Uint32Array, backed: number, unbacked: number): number {
     const heat = this.heat;
     const n = Math.min(this.pages, pixels.length, gfnTable.length);
+    let hot = 0;
     for (let p = 0; p < n; p++) {
       const v = heat[p]!;
-      pixels[p] = v !== 0 ? lut[v]! : gfnTable[p] !== 0 ? backed : unbacked;
+      if (v !== 0) {
+        pixels[p] = lut[v]!;
+        hot++;
+      } else pixels[p] = gfnTable[p] !== 0 ? backed : unbacked;
     }
+    return hot;
   }
 }

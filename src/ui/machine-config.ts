@@ -4,7 +4,7 @@ import { h, uniqueId } from './dom.ts';
 import type { MachineConfig } from './session.ts';
 
 export const MAX_VCPUS = 8;
-const MEMORY_CHOICES_MIB = [16, 32, 64, 128, 256];
+const MEMORY_CHOICES_MIB = [16, 32, 64, 128, 256, 512, 1024];
 const DEFAULT_MEM_MIB = 64;
 
 export interface MachineConfigView {

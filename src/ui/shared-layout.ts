@@ -64,3 +64,150 @@ export const REGION_DIRTY_BITMAP = 'dirty-bitmap';
 export const REGION_GFN_TABLE = 'gfn-table';
 /** A guest page is 4 KiB; a gfn-table word keeps the host pfn above bit 12. */
 export const PAGE_SHIFT = 12;
+
+// ── The live panels' view of KVM: event ring, kvm_stat counters, locks ─────────
+// Unlike the memslot constants above, these are written out as numbers: the
+// panels (tlb-timeline, fault-chart, locks) must not import src/kvm at all.
+// test/ui/shared-layout-kvm.test.ts compares every one of them with
+// src/kvm/fields.ts, event-format.ts and shm.ts, so a change there that is not
+// made here too fails a test instead of drawing garbage.
+
+/** shm.ts MAX_VCPUS: lanes and per-vCPU series never exceed this. */
+export const MAX_VCPUS = 8;
+
+// Region 'events': the multi-producer event ring (src/kvm/event-format.ts).
+// Header words, then EV_CAPACITY records of EV_RECORD_WORDS. A record is
+// complete when its EV_SEQ word holds ticket + 1; a reader loads EV_SEQ, the
+// payload, then EV_SEQ again and keeps the record only if both gave ticket + 1.
+export const REGION_EVENTS = 'events';
+export const EV_HEAD = 0;
+export const EV_DISABLED = 1;
+export const EV_HDR_WORDS = 16;
+export const EV_SEQ = 0;
+export const EV_TYPE = 1;
+export const EV_VCPU = 2;
+export const EV_TIME_LO = 3;
+export const EV_TIME_HI = 4;
+export const EV_A = 5;
+export const EV_B = 6;
+export const EV_C = 7;
+export const EV_RECORD_WORDS = 8;
+export const EV_CAPACITY = 16384;
+export const EV_MASK = EV_CAPACITY - 1;
+export const EV_FAST_PF_FIXED = 1;
+export const EV_FAST_PF_FAILED = 2;
+export const EV_SLOW_PF = 3;
+export const EV_GUEST_FAULT = 4;
+/** (cause | skipped vCPUs << EV_FLUSH_SKIP_SHIFT, vCPUs waited for, latency µs). */
+export const EV_TLB_FLUSH = 5;
+export const EV_WRITE_PROTECT = 6;
+export const EV_ZAP = 7;
+export const EV_DIRTY_COLLECT = 8;
+/** (lock id, wait ns, 0). */
+export const EV_LOCK_CONTENDED = 9;
+export const EV_TYPE_NAMES: readonly string[] = [
+  'none', 'fast_pf_fixed', 'fast_pf_failed', 'slow_pf', 'guest_fault', 'tlb_flush', 'write_protect', 'zap',
+  'dirty_collect', 'lock_contended',
+];
+/** EV_TLB_FLUSH word a: the cause is in the low byte ... */
+export const EV_FLUSH_CAUSE_MASK = 0xff;
+/** ... and bits 8-15 are the vCPUs the flush did NOT target (0: all of them). */
+export const EV_FLUSH_SKIP_SHIFT = 8;
+
+// Region 'kvm-vcpu': KVCPU_WORDS per vCPU (fields.ts). Counters are uint32
+// written only by that vCPU; read them with `>>> 0`, deltas with `(a - b) >>> 0`.
+export const REGION_KVM_VCPU = 'kvm-vcpu';
+export const KVCPU_WORDS = 64;
+export const KVCPU_MODE = 0;
+export const KVCPU_STAT_TLB_MISS = 16;
+export const KVCPU_STAT_PF_FIXED = 17; // slow-path faults that installed an SPTE
+export const KVCPU_STAT_PF_GUEST = 18;
+export const KVCPU_STAT_MMIO_EXITS = 19;
+export const KVCPU_STAT_PF_EMULATE = 20;
+export const KVCPU_STAT_FAST_PF_FIXED = 21; // fast path: cmpxchg set W
+export const KVCPU_STAT_FAST_PF_FAILED = 22; // fast path: cmpxchg lost a race
+export const KVCPU_STAT_FAST_PF_SPURIOUS = 23;
+export const KVCPU_STAT_FAST_PF_TO_SLOW = 24;
+export const KVCPU_STAT_TLB_FLUSH = 27;
+
+// Region 'kvm-stats': VM-wide counters (fields.ts STAT_*).
+export const REGION_KVM_STATS = 'kvm-stats';
+export const STAT_REMOTE_TLB_FLUSH = 0;
+export const STAT_FLUSH_IPIS = 1;
+export const STAT_FLUSH_WAIT_US_TOTAL = 2;
+export const STAT_FLUSH_WAIT_US_MAX = 3;
+/** Flushes by cause: word STAT_FLUSH_CAUSE + FLUSH_CAUSE_*. */
+export const STAT_FLUSH_CAUSE = 8;
+export const FLUSH_CAUSE_DIRTY_LOG = 0;
+export const FLUSH_CAUSE_SP_WRITE_PROTECT = 1;
+export const FLUSH_CAUSE_REMOTE_FENCE = 2;
+export const FLUSH_CAUSE_MMU_NOTIFIER = 3;
+export const FLUSH_CAUSE_ZAP = 4;
+export const FLUSH_CAUSE_SPTE_UPDATE = 5;
+export const FLUSH_CAUSES = 8;
+export const FLUSH_CAUSE_NAMES: readonly string[] = [
+  'dirty log', 'sp write-protect', 'remote fence', 'mmu notifier', 'zap', 'spte update',
+];
+
+// Region 'locks': LOCK_SLOTS records of LOCK_WORDS (fields.ts, locks.ts). The
+// statistics are written by the holder only; *_LO/*_HI are uint64 halves.
+export const REGION_LOCKS = 'locks';
+export const LOCK_STATE = 0;
+export const LOCK_OWNER = 1;
+export const LOCK_ACQUIRED = 2;
+export const LOCK_CONTENDED = 3;
+export const LOCK_WAIT_NS_LO = 4;
+export const LOCK_WAIT_NS_HI = 5;
+export const LOCK_HOLD_NS_LO = 6;
+export const LOCK_HOLD_NS_HI = 7;
+export const LOCK_MAX_WAIT_NS = 8;
+export const LOCK_MAX_HOLD_NS = 9;
+export const LOCK_WORDS = 16;
+export const LOCK_SLOTS = 8;
+export const MMU_LOCK = 0;
+export const KVM_LOCK = 1;
+export const LOCK_NAMES: readonly string[] = ['mmu_lock', 'kvm_lock', 'tsc_write_lock', 'slots_lock'];
+/** LOCK_OWNER: vCPU n is n + 1; the VMM thread is KVM_OWNER_VMM. */
+export const KVM_OWNER_VMM = 64;
+
+// ── Host memory and shadow pages: host-memory and mmu-explorer panels ─────────
+// Re-exported from src/kvm/fields.ts (constants only, imports nothing), like the
+// memslot block above, so these numbers cannot drift from the hypervisor's.
+//   gfn-table word:  HOST_PTE_PRESENT (resident; + HOST_PTE_WRITABLE unless KSM
+//                    shared it read-only), HOST_PTE_SWAPPED (bits 12-31 = swap slot)
+//   'swap-map':      header words SWAP_* and HOSTOP_* (counters, Atomics.add by the
+//                    VMM and by faulting vCPUs), then the slot bitmap
+//   'swap':          PAGE_WORDS words per swap slot (slots = words / 1024)
+//   'kvm':           KVM_MMU_NOTIFIER_SEQ (bumped at each invalidate_range_end),
+//                    KVM_POOL_FREE_COUNT (free host pages)
+//   'kvm-stats':     STAT_NOTIFIER_INVALIDATE (mmu notifier invalidations)
+//   'sp-meta':       SP_META_WORDS per shadow page; in use if SP_FLAGS has
+//                    SP_FLAG_IN_USE; SP_ROLE has ROLE_DIRECT / ROLE_INVALID
+export {
+  HOST_PTE_PRESENT,
+  HOST_PTE_SWAPPED,
+  HOST_PTE_WRITABLE,
+  HOSTOP_KSM_COW_COPIES,
+  HOSTOP_KSM_COW_REUSES,
+  HOSTOP_KSM_MERGES,
+  HOSTOP_MIGRATIONS,
+  KVM_MMU_NOTIFIER_SEQ,
+  KVM_POOL_FREE_COUNT,
+  ROLE_DIRECT,
+  ROLE_INVALID,
+  SP_FLAG_IN_USE,
+  SP_FLAGS,
+  SP_META_WORDS,
+  SP_ROLE,
+  STAT_NOTIFIER_INVALIDATE,
+  SWAP_INS,
+  SWAP_OUTS,
+  SWAP_USED,
+} from '../kvm/fields.ts';
+export const REGION_SWAP_MAP = 'swap-map';
+export const REGION_SWAP = 'swap';
+export const REGION_KVM = 'kvm';
+export const REGION_SP_META = 'sp-meta';
+export const REGION_PFN_REFCOUNT = 'pfn-refcount';
+/** Words per 4 KiB page (a swap slot, a shadow page). */
+export const PAGE_WORDS = 1024;

@@ -25,7 +25,8 @@ export interface VmHandles {
 export type ProgramSource =
   | { kind: 'elf'; bytes: Uint8Array; name: string }
   | { kind: 'asm'; source: string; name: string }
-  | { kind: 'guest'; name: string };
+  /** params: a built-in guest's documented words, set in its source before assembly. */
+  | { kind: 'guest'; name: string; params?: Record<string, number> };
 
 export interface LoadedProgram {
   entry: number;
@@ -60,6 +61,141 @@ export interface VmmApi {
   setDirtyLogging(on: boolean): Promise<void>;
   /** KVM_GET_DIRTY_LOG: the snapshot (bit i = page i of the slot), its set bits, and the call's time in the worker. */
   getDirtyLog(slot: number): Promise<DirtyLog>;
+  /** Collection mode: bitmap (GET), clear (manual protect: GET copies, CLEAR re-protects), ring (before the first run only). */
+  setDirtyMode(mode: DirtyMode): Promise<void>;
+  /** One collection in the current mode: GET; GET + CLEAR of what it got; or ring harvest + KVM_RESET_DIRTY_RINGS. */
+  collectDirty(): Promise<DirtyLog & { mode: DirtyMode }>;
+  /** KVM_CLEAR_DIRTY_LOG of pages [firstPage, firstPage + numPages) of slot 0 (EINVAL if misaligned). */
+  clearDirtyLog(firstPage: number, numPages: number): Promise<{ ms: number }>;
+  /** A gfn's host page and the SPTEs that map it (its rmap), read under mmu_lock. Once per click. */
+  describePage(gfn: number): Promise<PageInfo>;
+  /** The walk gva -> guest PTEs -> SPTEs -> host pfn for a vCPU (src/kvm/mmu-explain.ts). */
+  explainAddress(vcpu: number, gva: number): Promise<AddressWalk>;
+  /** Host memory operations (src/kvm/host-ops.ts); EFAULT for a gfn in no memslot. */
+  swapOutPage(gfn: number): Promise<boolean>;
+  ksmMergePages(gfnA: number, gfnB: number): Promise<boolean>;
+  /** The new pfn, or -1 if the page was not resident. */
+  migratePage(gfn: number): Promise<number>;
+  swapOutRandom(count: number): Promise<BulkResult>;
+  ksmMergeIdentical(): Promise<BulkResult>;
+  /**
+   * Torture (src/kvm/torture-run.ts) on the current VM: reloads the dirty guest
+   * with `pages` per vCPU, runs it and collects/checks until stopTorture().
+   * EBUSY while one runs; an unknown `unsafe` name is EINVAL.
+   */
+  startTorture(opts: TortureStartOptions): Promise<TortureCounters>;
+  /** The live counters (poll at a low rate, ~4 Hz); null if none was started on this VM. */
+  tortureStatus(): Promise<TortureCounters | null>;
+  /** End the loop after its current round and pause the vCPUs; the final counters. */
+  stopTorture(): Promise<TortureCounters | null>;
+}
+
+export interface TortureStartOptions {
+  mode: DirtyMode;
+  pages: number;
+  intervalMs: number;
+  hostOps: boolean;
+  /** '' for every protection on, else one of no-flush, indirect-fast, plain-clear, no-mode-order. */
+  unsafe: string;
+}
+
+/** Mirrors src/kvm/torture-run.ts TortureCounters (structured-cloned across comlink). */
+export interface TortureCounters {
+  state: 'idle' | 'starting' | 'running' | 'stopped' | 'error';
+  mode: DirtyMode;
+  vcpus: number;
+  pages: number;
+  hostOps: boolean;
+  unsafe: string;
+  collections: number;
+  passed: number;
+  failed: number;
+  lostPages: number;
+  lost: { gfn: number; gpa: number; collection: number }[];
+  reportedPages: number;
+  host: { swapOut: number; ksmMerge: number; migrate: number; skipped: number };
+  elapsedMs: number;
+  error?: string;
+}
+
+export type DirtyMode = 'bitmap' | 'clear' | 'ring';
+
+export interface BulkResult {
+  done: number;
+  considered: number;
+  /** The error that stopped the loop (e.g. "ENOSPC: ..."), or ''. */
+  stoppedBy: string;
+}
+
+/** Mirrors src/kvm/mmu-explain.ts (structured-cloned across comlink). */
+export interface HostPageInfo {
+  state: 'resident' | 'ksm' | 'swapped' | 'unbacked' | 'mmio';
+  hostPte: number;
+  pfn: number;
+  swapSlot: number;
+  slot: number;
+  refcount: number;
+}
+
+export interface ShadowPageInfo {
+  sp: number;
+  level: number;
+  direct: boolean;
+  nonpaging: boolean;
+  invalid: boolean;
+  gfn: number;
+}
+
+export interface SpteView {
+  page: ShadowPageInfo;
+  index: number;
+  loc: number;
+  spte: number;
+  present: boolean;
+  leaf: boolean;
+  mmio: boolean;
+  target: number;
+  gfn: number;
+  bits: { R: boolean; W: boolean; X: boolean; U: boolean; A: boolean; D: boolean; HOST_WRITEABLE: boolean; MMU_WRITEABLE: boolean };
+}
+
+export interface PageInfo {
+  gfn: number;
+  gpa: number;
+  host: HostPageInfo;
+  sptes: SpteView[];
+  /** The same as text lines. */
+  lines: string[];
+}
+
+export interface GuestStepView {
+  level: 1 | 0;
+  tableGfn: number;
+  index: number;
+  pteGpa: number;
+  pte: number;
+  flags: string;
+  kind: 'pointer' | 'leaf' | 'megapage' | 'invalid' | 'unreadable';
+  source: string;
+}
+
+export interface AddressWalk {
+  vcpu: number;
+  gva: number;
+  satp: number;
+  priv: number;
+  mode: 'bare' | 'sv32';
+  guest: GuestStepView[];
+  guestFault: string;
+  gpa: number;
+  gfn: number;
+  root: number;
+  rootNote: string;
+  shadow: SpteView[];
+  shadowNote: string;
+  host: HostPageInfo | null;
+  /** The same walk as text lines (what `webkvm explain` prints). */
+  lines: string[];
 }
 
 export interface DirtyLog {

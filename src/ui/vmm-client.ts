@@ -67,6 +67,19 @@ export function createVmmClient(): VmmClient {
     status: guard(() => remote.status()),
     setDirtyLogging: guard((on: boolean) => remote.setDirtyLogging(on)),
     getDirtyLog: guard((slot: number) => remote.getDirtyLog(slot)),
+    setDirtyMode: guard((mode: Parameters<VmmApi['setDirtyMode']>[0]) => remote.setDirtyMode(mode)),
+    collectDirty: guard(() => remote.collectDirty()),
+    clearDirtyLog: guard((first: number, num: number) => remote.clearDirtyLog(first, num)),
+    describePage: guard((gfn: number) => remote.describePage(gfn)),
+    explainAddress: guard((vcpu: number, gva: number) => remote.explainAddress(vcpu, gva)),
+    swapOutPage: guard((gfn: number) => remote.swapOutPage(gfn)),
+    ksmMergePages: guard((a: number, b: number) => remote.ksmMergePages(a, b)),
+    migratePage: guard((gfn: number) => remote.migratePage(gfn)),
+    swapOutRandom: guard((count: number) => remote.swapOutRandom(count)),
+    ksmMergeIdentical: guard(() => remote.ksmMergeIdentical()),
+    startTorture: guard((o: Parameters<VmmApi['startTorture']>[0]) => remote.startTorture(o)),
+    tortureStatus: guard(() => remote.tortureStatus()),
+    stopTorture: guard(() => remote.stopTorture()),
   };
 
   return {

@@ -7,10 +7,19 @@
 // private ImageData and puts it on a canvas that is one pixel per page. Pages
 // that were ever backed by a host page show in a dim colour, so students see
 // memory being touched even with logging off.
+//
+// Every collection (GET, GET + CLEAR, ring harvest, a migration round) comes
+// back through comlink with its bitmap: its pages flash to full heat and fade
+// over FADE_MS, and the bitmap goes into the dirty history (dirty-history.ts).
+// A click on a cell shows the page's gfn, host pfn and history at once, and
+// asks the VMM once (describePage) for the SPTEs in its rmap.
 import { cividisCss, cividisLut, packRgb } from '../cividis.ts';
 import { createDirtyControls, type DirtyControls } from '../dirty-controls.ts';
 import { dirtyGrid, pageAtPoint, stepPage, type DirtyGrid } from '../dirty-grid.ts';
 import { DirtyHeat } from '../dirty-heat.ts';
+import { describeHistory, DirtyHistory } from '../dirty-history.ts';
+import { selectGfn } from '../dirty-selection.ts';
+import { userMessage } from '../errors.ts';
 import { h, hex32, uniqueId } from '../dom.ts';
 import { darkScheme } from '../media.ts';
 import { registerPanel, type Frame } from '../panel.ts';
@@ -29,8 +38,9 @@ const SELECTED_PIXEL = packRgb(0xff, 0xff, 0xff);
 
 export const DIRTY_MAP_DESCRIPTION =
   'One cell per 4 KiB page of memslot 0. A cell lights up when markPageDirty sets its bit on a ' +
-  'fast or slow write fault, and fades after GET_DIRTY_LOG clears the bits and write-protects ' +
-  'the pages again. Dim cells are pages backed by a host page; click a cell for its details.';
+  'fast or slow write fault, and fades after a collection (GET_DIRTY_LOG, CLEAR_DIRTY_LOG, ring harvest) ' +
+  'write-protects the page again. Dim cells are pages backed by a host page; click a cell for its ' +
+  'host page, the SPTEs that map it and the collections it appeared in.';
 
 interface Canvas {
   grid: DirtyGrid;
@@ -43,7 +53,7 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
   const lut = cividisLut();
   const canvas = h('canvas', {
     class: 'dirty-canvas', width: 256, height: 1, tabindex: 0, 'data-testid': 'dirty-canvas',
-    role: 'img', 'aria-label': 'Dirty pages of memslot 0; use the arrow keys to inspect a page',
+    role: 'img', 'aria-label': 'Dirty pages of memslot 0; use the arrow keys to inspect a page and Enter for its SPTEs',
   });
   const ctx = canvas.getContext('2d', { alpha: false })!;
   const stats = h('p', { class: 'dirty-stats', 'aria-live': 'off' });
@@ -54,6 +64,7 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
   const cell = h('p', { class: 'dirty-cell', id: cellId }, 'Hover or click a cell.');
   canvas.setAttribute('aria-describedby', cellId);
   const timing = h('span', { class: 'dirty-timing', 'data-testid': 'dirty-frame-ms' });
+  const detail = h('pre', { class: 'dirty-detail', 'data-testid': 'dirty-page-detail', 'aria-live': 'polite' });
 
   let root: HTMLElement = h('div');
   let controls: DirtyControls | null = null;
@@ -67,15 +78,52 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
   let frameMs = 0;
   let dirtyNow = 0;
   let gets = 0;
+  let history: DirtyHistory | null = null;
+  let detailSeq = 0;
   let colours = themeColours();
   darkScheme.onChange(() => (colours = themeColours()));
 
-  const publishGet = (log: DirtyLog) => {
+  const publish = (log: DirtyLog, label: string) => {
     gets += 1;
+    const pages = snap?.pages ?? log.bitmap.length * 32;
+    if (!history || history.pages !== pages) history = new DirtyHistory(pages);
+    const round = history.record(log.bitmap, log.pages, label, performance.now());
+    c?.heat.flash(log.bitmap);
     root.dataset.getPages = String(log.pages);
     root.dataset.getCount = String(gets);
+    root.dataset.round = String(round);
     getInfo.textContent =
-      `GET_DIRTY_LOG #${gets}: ${log.pages.toLocaleString()} page${log.pages === 1 ? '' : 's'} collected in ${log.ms.toFixed(2)} ms.`;
+      `${label} #${gets}: ${log.pages.toLocaleString()} page${log.pages === 1 ? '' : 's'} collected in ${log.ms.toFixed(2)} ms.`;
+  };
+
+  /** Pages of the slot backed by a host page now (a migration's full first round). */
+  const backedPages = (): number => {
+    if (!snap) return 0;
+    let n = 0;
+    const t = snap.gfnTable;
+    for (let i = 0; i < t.length; i++) if (t[i] !== 0) n++;
+    return n;
+  };
+
+  /** Details of a clicked page: what the UI knows now, then the rmap from the VMM. */
+  const showDetail = (page: number) => {
+    if (!snap || page < 0 || page >= snap.pages) return;
+    const gfn = snap.baseGfn + page;
+    selectGfn(gfn);
+    const seq = ++detailSeq;
+    const hist = history ? describeHistory(history.page(page)) : 'no collection yet';
+    const head = [describe(page), `dirty history: ${hist}`];
+    detail.textContent = [...head, 'SPTEs: asking the VMM…'].join('\n');
+    root.dataset.detailGfn = String(gfn);
+    delete root.dataset.detailSptes;
+    if (!api) return;
+    api.describePage(gfn).then((d) => {
+      if (seq !== detailSeq) return;
+      detail.textContent = [...head, ...d.lines].join('\n');
+      root.dataset.detailSptes = String(d.sptes.length);
+    }, (e: unknown) => {
+      if (seq === detailSeq) detail.textContent = [...head, `SPTEs: ${userMessage(e)}`].join('\n');
+    });
   };
 
   const ensureCanvas = (pages: number): Canvas => {
@@ -117,8 +165,14 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
   canvas.addEventListener('click', (ev) => {
     pinned = pointTo(ev);
     cell.textContent = describe(pinned);
+    showDetail(pinned);
   });
   canvas.addEventListener('keydown', (ev) => {
+    if (c && ev.key === 'Enter' && pinned >= 0) {
+      ev.preventDefault();
+      showDetail(pinned);
+      return;
+    }
     if (!c || !ev.key.startsWith('Arrow')) return;
     ev.preventDefault();
     pinned = stepPage(c.grid, pinned, ev.key);
@@ -141,13 +195,15 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
     // Reduced motion: no fade, heat simply follows the bit.
     const decay = f.reducedMotion ? -1 : Math.max(1, Math.round((f.dt || 16) * 255 / FADE_MS));
     dirtyNow = cv.heat.fold(snap.dirty, decay);
-    cv.heat.render(cv.pixels, snap.gfnTable, lut, colours.backed, colours.unbacked);
+    const hot = cv.heat.render(cv.pixels, snap.gfnTable, lut, colours.backed, colours.unbacked);
     // The selected page stays findable: white in the map (restored next frame by render).
     if (pinned >= 0 && pinned < snap.pages) cv.pixels[pinned] = SELECTED_PIXEL;
     ctx.putImageData(cv.image, 0, 0);
     const ms = performance.now() - t0;
     frameMs = frameMs === 0 ? ms : frameMs * 0.9 + ms * 0.1;
     root.dataset.dirtyPages = String(dirtyNow);
+    // Pages still fading (or dirty): falls to 0 about FADE_MS after the last collection.
+    root.dataset.hotPages = String(hot);
 
     if (f.now - lastText >= TEXT_INTERVAL_MS) {
       lastText = f.now;
@@ -167,7 +223,7 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
     mount(body) {
       root = body.parentElement ?? body;
       root.dataset.dirtyPages = '0';
-      controls = createDirtyControls(api, root, publishGet);
+      controls = createDirtyControls(api, root, { publish, backedPages });
       body.append(
         controls.element,
         h('div', { class: 'dirty-frame' }, canvas),
@@ -175,6 +231,7 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
         h('div', { class: 'dirty-readout' }, stats, timing),
         getInfo,
         cell,
+        detail,
       );
       let hadVm: boolean | null = null;
       session.subscribe((s) => {
@@ -189,6 +246,9 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
     reset() {
       c = null;
       snap = null;
+      history = null;
+      detailSeq++;
+      detail.textContent = '';
       hover = pinned = -1;
       frameMs = 0;
       cell.textContent = 'Hover or click a cell.';

@@ -162,7 +162,7 @@ export function registerTorturePanel(api: VmmApi | null, session: Session, loadD
       body.append(
         h('div', { class: 'dirty-controls torture-controls' },
           label(ids.mode, 'Mode', mode),
-          label(ids.vcpus, 'vCPUs', vcpus),
+          label(ids.vcpus, 'Torture vCPUs', vcpus),
           label(ids.pages, 'Pages per vCPU', pages),
           label(ids.ops, 'Host ops (swap, KSM, migrate)', hostOps),
           label(ids.unsafe, 'Protection off', unsafe),
