@@ -86,16 +86,37 @@ export function gfnToTableIndex(vm: VmShared, gfn: number): number {
   return lookup(vm, gfn) ? found.tableBase + found.rel : -1;
 }
 
-/** Describe a slot's range for a fast per-vCPU cache: [base, base + npages) or null. */
-export function memslotRange(vm: VmShared, gfn: number, out: { base: number; end: number; gen: number }): boolean {
+/**
+ * A vCPU's cache of the last memslot it hit (KVM's vcpu->last_used_slot):
+ * gfns [base, end) are in slot `slot`, with these flags and dirty-bitmap base,
+ * for as long as the memslot generation is still `gen`. Every change of a
+ * slot record moves the generation (set-memory-region.ts writeMemslot), so a
+ * reader that finds it unchanged may use the cached fields as if it had just
+ * scanned: one atomic load instead of a scan. Owned by one thread.
+ */
+export class MemslotCache {
+  gen = -1;
+  base = 0;
+  end = 0;
+  slot = -1;
+  flags = 0;
+  dirtyBase = 0;
+}
+
+/** Fill `out` with the slot holding gfn, consistently (seqcount read side); false if gfn is MMIO. */
+export function memslotRange(vm: VmShared, gfn: number, out: MemslotCache): boolean {
   for (;;) {
     const gen = Atomics.load(vm.kvm, KVM_MEMSLOTS_GEN);
     if ((gen & 1) !== 0) continue;
     const hit = scan(vm, gfn);
+    const npages = hit ? Atomics.load(vm.memslots, found.slot * MEMSLOT_WORDS + MEMSLOT_NPAGES) : 0;
     if (Atomics.load(vm.kvm, KVM_MEMSLOTS_GEN) !== gen) continue;
     if (hit) {
       out.base = gfn - found.rel;
-      out.end = out.base + Atomics.load(vm.memslots, found.slot * MEMSLOT_WORDS + MEMSLOT_NPAGES);
+      out.end = out.base + npages;
+      out.slot = found.slot;
+      out.flags = found.flags;
+      out.dirtyBase = found.dirtyBase;
       out.gen = gen;
     }
     return hit;
@@ -163,12 +184,30 @@ export function gfnToPfn(vm: VmShared, gfn: number): number {
  * In a dirty-ring VM the page goes to the running vCPU's ring instead.
  */
 export function markPageDirty(vm: VmShared, gfn: number): void {
-  if (!lookup(vm, gfn) || (found.flags & KVM_MEM_LOG_DIRTY_PAGES) === 0) return;
+  if (!lookup(vm, gfn)) return;
+  markSlotPageDirty(vm, found.slot, found.flags, found.dirtyBase, found.rel);
+}
+
+/**
+ * kvm_vcpu_mark_page_dirty: markPageDirty for a vCPU thread, through its
+ * memslot cache (the fast page fault's path: no memslot scan, one atomic load
+ * to validate the cache, when the last fault hit the same slot).
+ */
+export function kvmVcpuMarkPageDirty(vm: VmShared, cache: MemslotCache, gfn: number): void {
+  if (cache.gen !== Atomics.load(vm.kvm, KVM_MEMSLOTS_GEN) || gfn < cache.base || gfn >= cache.end) {
+    if (!memslotRange(vm, gfn, cache)) return;
+  }
+  markSlotPageDirty(vm, cache.slot, cache.flags, cache.dirtyBase, gfn - cache.base);
+}
+
+/** Page `rel` of a slot looked up consistently: into the dirty ring or bitmap if the slot logs. */
+function markSlotPageDirty(vm: VmShared, slot: number, flags: number, dirtyBase: number, rel: number): void {
+  if ((flags & KVM_MEM_LOG_DIRTY_PAGES) === 0) return;
   // A ring VM: into the running vCPU's ring (dirty-ring.ts); no vCPU, or a full ring: the bitmap.
   const vcpu = kvmGetRunningVcpu();
-  if (vcpu >= 0 && kvmDirtyRingSize(vm) !== 0 && kvmDirtyRingPush(vm, vcpu, found.slot, found.rel)) return;
-  const w = found.dirtyBase + (found.rel >>> 5);
-  const bit = 1 << (found.rel & 31);
+  if (vcpu >= 0 && kvmDirtyRingSize(vm) !== 0 && kvmDirtyRingPush(vm, vcpu, slot, rel)) return;
+  const w = dirtyBase + (rel >>> 5);
+  const bit = 1 << (rel & 31);
   if ((vm.dirtyBitmap[w]! & bit) !== 0) return;
   if ((Atomics.or(vm.dirtyBitmap, w, bit) & bit) === 0) Atomics.add(vm.stats, STAT_DIRTY_MARKED, 1);
 }

@@ -32,7 +32,7 @@ import {
 import { RET_PF_RETRY, kvmMmuPageFault } from './fault.ts';
 import { kvmSetPfnDirty } from './hostmem.ts';
 import type { Kvm } from './kvm-host.ts';
-import { markPageDirty, memslotRange } from './memslot.ts';
+import { MemslotCache, markPageDirty, memslotRange } from './memslot.ts';
 import { kvmMmuGetRoot, kvmMmuPteWrite, rootIsInvalid } from './mmu.ts';
 import { kvmMmuCommitZapPage, kvmMmuPutRoot, makeMmuPagesAvailable, spRole } from './mmu-page.ts';
 import { kvmFlushRemoteTlbs, type KvmVcpuRequests, type VcpuTlb } from './requests.ts';
@@ -101,8 +101,12 @@ export class KvmVcpuMmu implements HartMemory {
   private readonly spt: Int32Array;
   private readonly words: Int32Array;
   private readonly base: number;
-  /** The memslot the last guest-physical access hit: [base, end) gfns, valid for generation gen. */
-  private readonly slotCache = { base: 0, end: 0, gen: -1 };
+  /**
+   * The memslot this vCPU last hit (vcpu->last_used_slot): the MMIO check of
+   * every guest-physical TLB miss and the fast page fault's markPageDirty use
+   * it instead of scanning the slots.
+   */
+  readonly slotCache = new MemslotCache();
   private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
 
   /**
@@ -170,7 +174,10 @@ export class KvmVcpuMmu implements HartMemory {
       this.requests.vmExit();
       let f: number;
       try {
-        f = kvmMmuPageFault(this, va, access, priv, satp, mstatus, nonpaging, r === WALK_WRITE_PROTECT);
+        // Pass the caller's number when it is already the unsigned address: an
+        // address >= 2^31 (all of RAM) is a heap number in V8, and handing on
+        // the one we were given costs nothing where `va` would be boxed anew.
+        f = kvmMmuPageFault(this, vaddr === va ? vaddr : va, access, priv, satp, mstatus, nonpaging, r === WALK_WRITE_PROTECT);
       } finally {
         this.requests.vmEntry();
       }
