@@ -51,7 +51,7 @@ test.describe('app shell', () => {
     await expect(page.getByLabel('ELF executable')).toBeAttached();
     await expect(page.getByLabel(/^Source/)).toBeVisible();
     await expect(page.getByRole('button', { name: 'Assemble & run' })).toBeVisible();
-    await expect(page.getByRole('spinbutton', { name: 'vCPUs' })).toHaveAttribute('max', '8');
+    await expect(page.locator('#machine').getByRole('spinbutton', { name: 'vCPUs' })).toHaveAttribute('max', '8');
     await expect(page.getByRole('combobox', { name: 'Memory' })).toBeVisible();
     for (const name of ['Run', 'Pause', 'Step', 'Reset']) {
       await expect(page.getByRole('button', { name, exact: true })).toBeVisible();
@@ -63,7 +63,7 @@ test.describe('app shell', () => {
     await expect(page.getByTestId('terminal')).toBeVisible();
     await expect(page.getByTestId('mips-meter')).toBeVisible();
     await expect(page.locator('section#panels')).toBeVisible();
-    await expect(page.locator('[aria-live="polite"]')).toBeAttached();
+    await expect(page.getByTestId('announcer')).toHaveAttribute('aria-live', 'polite');
     await expect(page.locator('body')).toHaveAttribute('data-vm-state', 'empty');
   });
 

@@ -40,9 +40,10 @@ export interface ObservedVm {
 /** Parse "a=1,b=0x20" into pairs; every problem is a usage error naming the part. */
 export function parseSets(spec: string | undefined, option = '--set'): [string, number][] {
   if (spec === undefined) return [];
+  const noun = option === '--set' ? 'SYMBOL' : 'NAME';
   return spec.split(',').filter((s) => s.trim() !== '').map((part) => {
     const m = /^\s*([A-Za-z_.$][\w.$]*)\s*=\s*(-?(?:0x[0-9a-fA-F]+|\d+))\s*$/.exec(part);
-    if (!m) throw new UsageError(`${option} expects NAME=NUMBER[,NAME=NUMBER...], got '${part}'`);
+    if (!m) throw new UsageError(`${option} expects ${noun}=NUMBER[,${noun}=NUMBER...], got '${part}'`);
     const raw = m[2]!;
     const value = raw.startsWith('-') ? -Number(raw.slice(1)) : Number(raw);
     if (!Number.isSafeInteger(value) || value < -(2 ** 31) || value >= 2 ** 32) {
