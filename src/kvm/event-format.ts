@@ -17,8 +17,10 @@
 //
 // Producers (events.ts kvmEvent): ticket = Atomics.add(EV_HEAD, 1); store 0
 // into the slot's EV_SEQ; store the payload; store ticket + 1 into EV_SEQ last.
-// All stores are Atomics.store, so on any CPU the payload is never visible
-// before the invalidation, nor the final seq before the payload. A producer
+// The two seq stores are Atomics.store (the payload stores are plain, for
+// speed): the final seq store publishes the payload to a reader whose
+// Atomics.load sees it, and the reader's seq re-check rejects a record that
+// a producer started overwriting while it was read. A producer
 // never waits: it overwrites the oldest record when the ring is full.
 //
 // A reader (readEvents) keeps its own cursor (the next ticket it wants), never

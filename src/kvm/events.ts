@@ -38,15 +38,20 @@ export function kvmEvent(ev: Int32Array, type: number, vcpu: number, a: number, 
   const t = eventClockUs();
   const hi = Math.floor(t / 4294967296);
   // Invalidate first: a reader still on the previous lap of this slot now
-  // sees its seq change and drops what it read.
+  // sees its seq change and drops what it read. The payload stores are plain
+  // (a seq-cst store costs about as much as a locked instruction, and this
+  // runs on every fault): the seq words around them are atomic, the reader
+  // loads seq, payload, seq and keeps the record only if both seqs match
+  // (event-format.ts), and the final seq store publishes the payload to a
+  // reader whose Atomics.load sees it.
   Atomics.store(ev, base + EV_SEQ, 0);
-  Atomics.store(ev, base + EV_TYPE, type);
-  Atomics.store(ev, base + EV_VCPU, vcpu);
-  Atomics.store(ev, base + EV_TIME_LO, (t - hi * 4294967296) | 0);
-  Atomics.store(ev, base + EV_TIME_HI, hi | 0);
-  Atomics.store(ev, base + EV_A, a | 0);
-  Atomics.store(ev, base + EV_B, b | 0);
-  Atomics.store(ev, base + EV_C, c | 0);
+  ev[base + EV_TYPE] = type;
+  ev[base + EV_VCPU] = vcpu;
+  ev[base + EV_TIME_LO] = (t - hi * 4294967296) | 0;
+  ev[base + EV_TIME_HI] = hi | 0;
+  ev[base + EV_A] = a | 0;
+  ev[base + EV_B] = b | 0;
+  ev[base + EV_C] = c | 0;
   Atomics.store(ev, base + EV_SEQ, (ticket + 1) | 0);
 }
 

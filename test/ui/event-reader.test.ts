@@ -170,8 +170,17 @@ describe('EventReader across threads', () => {
   }, 60_000);
 
   it('the same check sees torn records from a producer that publishes seq before its payload', async () => {
-    const r = await produce('seq-first', 1500);
-    expect(r.delivered).toBeGreaterThan(0);
-    expect(r.torn).toBeGreaterThan(0);
+    // A tear needs the reader to land inside a producer's window, which a
+    // loaded machine can make rare: try a few rounds, stop at the first tear.
+    let torn = 0;
+    let delivered = 0;
+    for (let round = 0; round < 6 && torn === 0; round++) {
+      for (const w of workers.splice(0)) await w.terminate();
+      const r = await produce('seq-first', 3000);
+      torn += r.torn;
+      delivered += r.delivered;
+    }
+    expect(delivered).toBeGreaterThan(0);
+    expect(torn).toBeGreaterThan(0);
   }, 60_000);
 });
