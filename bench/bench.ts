@@ -14,6 +14,7 @@ import { benchFaults, benchGetDirtyLog } from './mmu-bench.ts';
 import { benchFlush } from './flush-bench.ts';
 import { benchDirtyRate } from './dirty-rate-bench.ts';
 import { benchUi } from './ui-bench.ts';
+import { benchRacePoints } from './race-bench.ts';
 import { guestImage } from './guest-image.ts';
 
 export interface Row {
@@ -59,7 +60,7 @@ async function runGuestMips(guest: string, vcpus: number, iterations: number): P
   }
 }
 
-const GROUPS = ['hart', 'faults', 'dirtylog', 'flush', 'dirty-rate', 'ui', 'vm'] as const;
+const GROUPS = ['hart', 'faults', 'race', 'dirtylog', 'flush', 'dirty-rate', 'ui', 'vm'] as const;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { options } = parseArgs(argv, {
@@ -76,6 +77,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     `load average ${loadavg()[0]!.toFixed(1)}; medians of several runs (docs/benchmarks.md)\n`);
   if (want('hart')) for (const r of benchHart(scale)) print(r);
   if (want('faults')) for (const r of benchFaults()) print(r);
+  if (want('race')) for (const r of benchRacePoints()) print(r);
   if (want('dirtylog')) for (const r of benchGetDirtyLog()) print(r);
   if (want('flush')) for (const n of [2, 4]) for (const r of await benchFlush(n, scale)) print(r);
   if (want('dirty-rate')) for (const r of await benchDirtyRate(2, scale)) print(r);

@@ -4,6 +4,7 @@
 import * as Comlink from 'comlink';
 import { VmmService } from '../src/kvm/vmm-service.ts';
 import type { VcpuSpawner } from '../src/kvm/vmm.ts';
+import { spawnRaceLaneWeb } from './race-lane-spawn-web.ts'; // race lab lanes
 
 const spawnVcpuBrowser: VcpuSpawner = (init, onError) => {
   const w = new Worker(new URL('./vcpu.worker.ts', import.meta.url), { type: 'module', name: `vcpu${init.vcpuId}` });
@@ -17,4 +18,4 @@ const spawnVcpuBrowser: VcpuSpawner = (init, onError) => {
   };
 };
 
-Comlink.expose(new VmmService(spawnVcpuBrowser));
+Comlink.expose(new VmmService(spawnVcpuBrowser, spawnRaceLaneWeb));

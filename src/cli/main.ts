@@ -20,6 +20,7 @@ usage:
   webkvm explain <prog|guest> --at GVA           the walk gva -> guest PTEs -> SPTEs -> host pfn
   webkvm migrate <prog|guest> [--rounds N] [--threshold P]
                                                  live migration's pre-copy loop: pages sent per round
+  webkvm race list | NAME [--unsafe] [--json]   replay a race of locking.txt step by step on real workers
   webkvm guests                                  list the built-in guests
   webkvm bench [--quick] [--only GROUPS]         print benchmark figures (docs/benchmarks.md)
   webkvm help [command]                          this text, or a command's options
@@ -50,6 +51,8 @@ async function loadCommand(name: string): Promise<Command | undefined> {
       return (await import('./migrate.ts')).migrateCommand;
     case 'guests':
       return (await import('./guests.ts')).guestsCommand;
+    case 'race':
+      return (await import('./race.ts')).raceCommand;
     case 'bench':
       return (await import('../../bench/bench.ts')).benchCommand;
     default:
@@ -91,6 +94,10 @@ async function helpFor(name: string): Promise<number> {
   if (name === 'stat' || name === 'events') {
     const text = name === 'stat' ? (await import('./stat.ts')).STAT_HELP : (await import('./events.ts')).EVENTS_HELP;
     process.stdout.write(text + '\n');
+    return EXIT_OK;
+  }
+  if (name === 'race') {
+    process.stdout.write((await import('./race.ts')).RACE_HELP + '\n');
     return EXIT_OK;
   }
   if (name === 'hostmem' || name === 'explain' || name === 'migrate') {

@@ -39,6 +39,7 @@ import {
 import { nowMs } from './locks.ts';
 import { kvmUnsafe, UNSAFE_NO_FLUSH_AFTER_WRPROT } from './unsafe.ts';
 import type { Kvm } from './kvm-host.ts';
+import { RACE_ARMED, RP_GET_AFTER_FLUSH, RP_GET_AFTER_XCHG, RP_GET_BEFORE_FLUSH, racePoint } from './race/pause-points.ts';
 import { kvmFlushRemoteTlbs } from './requests.ts';
 import { pteListCollect } from './rmap.ts';
 import type { VmShared } from './shm.ts';
@@ -270,12 +271,15 @@ export function kvmGetDirtyLog(kvm: Kvm, id: number): Uint32Array {
         isDirty = true;
         const mask = Atomics.exchange(bm, slot.dirtyBase + i, 0);
         bm[scratch + i] = mask;
+        if (kvm.vm.race[RACE_ARMED] !== 0) racePoint(kvm.vm, RP_GET_AFTER_XCHG, i); // race lab
         kvmMmuWriteProtectPtMasked(kvm, slot, i * 32, mask);
       }
+      if (kvm.vm.race[RACE_ARMED] !== 0) racePoint(kvm.vm, RP_GET_BEFORE_FLUSH, -1); // race lab
       if (isDirty && (kvmUnsafe(kvm.vm) & UNSAFE_NO_FLUSH_AFTER_WRPROT) === 0) kvmFlushRemoteTlbs(kvm, FLUSH_CAUSE_DIRTY_LOG);
     } finally {
       kvm.mmuLock.unlock();
     }
+    if (kvm.vm.race[RACE_ARMED] !== 0) racePoint(kvm.vm, RP_GET_AFTER_FLUSH, -1); // race lab
     let pages = 0;
     for (let i = 0; i < slot.words; i++) {
       out[i] = bm[scratch + i]!;

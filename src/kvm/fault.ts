@@ -39,6 +39,10 @@ import {
 import { walkAddr } from './walk.ts';
 import { kvmUnsafe, UNSAFE_INDIRECT_FAST_PF } from './unsafe.ts';
 import type { KvmVcpuMmu } from './vcpu-mmu.ts';
+import {
+  RACE_ARMED, RACE_FLAG_PIN_INDIRECT, RACE_FLAGS, RP_FAST_PF_BEFORE_CMPXCHG, RP_FAST_PF_BEFORE_MARK, RP_SLOW_PF_AFTER_PFN,
+  racePoint,
+} from './race/pause-points.ts';
 
 /** Walk again: the mapping was fixed, changed, or the fault must start over. */
 export const RET_PF_RETRY = 1;
@@ -135,7 +139,10 @@ function fastPfFixDirectSpte(vcpu: KvmVcpuMmu, sp: number, index: number, spte: 
   const loc = sp * PAGE_WORDS + index;
   const gfn = kvmMmuPageGetGfn(vm, sp, index);
   if (kvm.hookBeforeFastCmpxchg !== null) kvm.hookBeforeFastCmpxchg(loc);
+  // race lab (race/pause-points.ts): one plain load when unarmed.
+  const pin = vm.race[RACE_ARMED] !== 0 ? raceFastPfPin(vm, sp, gfn, loc) : -1;
   if (Atomics.compareExchange(vm.spt, loc, spte, spte | SPTE_WRITABLE) === spte) {
+    if (vm.race[RACE_ARMED] !== 0) racePoint(vm, RP_FAST_PF_BEFORE_MARK, loc); // race lab
     kvmVcpuMarkPageDirty(vm, vcpu.slotCache, gfn); // the vCPU's memslot cache: no slot scan
     vcpu.stat(KVCPU_STAT_FAST_PF_FIXED);
     kvmEvent(kvm.events, EV_FAST_PF_FIXED, kvm.self, gfn, spte | SPTE_WRITABLE, 0);
@@ -143,6 +150,25 @@ function fastPfFixDirectSpte(vcpu: KvmVcpuMmu, sp: number, index: number, spte: 
     vcpu.stat(KVCPU_STAT_FAST_PF_FAILED);
     kvmEvent(kvm.events, EV_FAST_PF_FAILED, kvm.self, gfn, spte, 0);
   }
+  if (pin >= 0) kvmReleasePfnClean(vm, pin);
+}
+
+/**
+ * Race lab only (a VM with RACE_ARMED set): with RACE_FLAG_PIN_INDIRECT, an
+ * indirect page's gfn is pinned first (gfn_to_pfn_atomic, locking.txt's
+ * documented alternative to "direct only"), so its pfn cannot be freed and
+ * reused for another gfn before the cmpxchg. Then the pause point before the
+ * cmpxchg. Returns the pinned pfn to release, or -1.
+ */
+function raceFastPfPin(vm: VmShared, sp: number, gfn: number, loc: number): number {
+  let pin = -1;
+  const indirect = (vm.spMeta[sp * SP_META_WORDS + SP_ROLE]! & ROLE_DIRECT) === 0;
+  if (indirect && (Atomics.load(vm.race, RACE_FLAGS) & RACE_FLAG_PIN_INDIRECT) !== 0) {
+    const host = gfnToPfnProt(vm, gfn, false);
+    if (host !== PFN_NOSLOT) pin = host >>> 12;
+  }
+  racePoint(vm, RP_FAST_PF_BEFORE_CMPXCHG, loc);
+  return pin;
 }
 
 /** Under mmu_lock: has anything happened since the fault looked its pfn up? */
@@ -176,6 +202,7 @@ function nonpagingPageFault(vcpu: KvmVcpuMmu, gpa: number, access: number): numb
   }
   const pfn = host >>> 12;
   if (kvm.hookAfterGfnToPfn !== null) kvm.hookAfterGfnToPfn(gfn);
+  if (vm.race[RACE_ARMED] !== 0) racePoint(vm, RP_SLOW_PF_AFTER_PFN, gfn); // race lab
   kvm.mmuLock.lock();
   try {
     const root = vcpu.nonpagingRoot;
@@ -235,6 +262,7 @@ function pagingPageFault(
   }
   const host = gfnToPfnProt(vm, gfn, write);
   if (kvm.hookAfterGfnToPfn !== null) kvm.hookAfterGfnToPfn(gfn);
+  if (vm.race[RACE_ARMED] !== 0) racePoint(vm, RP_SLOW_PF_AFTER_PFN, gfn); // race lab
   kvm.mmuLock.lock();
   try {
     if (mustRetry(vcpu, mmuSeq, slotsGen, vcpu.root) || makeMmuPagesAvailable(kvm)) return RET_PF_RETRY;

@@ -268,3 +268,9 @@ export const ROLE_ACCESS_SHIFT = 4;
 export const ROLE_ACCESS_MASK = 0xf << ROLE_ACCESS_SHIFT;
 /** Zapped: never found by lookups; freed when no vCPU uses it as root. */
 export const ROLE_INVALID = 1 << 8;
+
+// ── region 'race': the race lab's pause points (src/kvm/race/pause-points.ts) ──
+/** Nonzero only in a race-lab VM: the one word every pause point loads (plain load + branch). */
+export const RACE_ARMED = 0;
+/** Words of region 'race' (global words, then per-lane blocks; layout in pause-points.ts). */
+export const RACE_WORDS = 16 + 4 * 64 + 64;

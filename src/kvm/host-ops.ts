@@ -54,6 +54,7 @@ import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } 
 import type { VmShared } from './shm.ts';
 import { PAGE_SHIFT, PAGE_WORDS } from './shm.ts';
 import { swapAllocSlot, swapFreeSlot, swapWriteSlot } from './swap-store.ts';
+import { RACE_ARMED, RP_NOTIFIER_BEFORE_END, racePoint } from './race/pause-points.ts';
 
 const MAX_GFN = (1 << 20) - 1;
 
@@ -100,6 +101,7 @@ function underInvalidation<T>(kvm: Kvm, gfns: readonly number[], body: () => T):
       kvm.mmuLock.unlock();
     }
   } finally {
+    if (kvm.vm.race[RACE_ARMED] !== 0) racePoint(kvm.vm, RP_NOTIFIER_BEFORE_END, gfns[0] ?? -1); // race lab
     for (let i = 0; i < started; i++) kvmMmuNotifierInvalidateRangeEnd(kvm);
   }
 }

@@ -52,6 +52,7 @@ import { EV_TLB_FLUSH, flushEventA, kvmEvent, kvmEventsOn } from './events.ts';
 import type { VmShared } from './shm.ts';
 import { VCPU_STRIDE, VCPU_WAKE } from './vcpu-ctl.ts';
 import { kvmUnsafe, UNSAFE_NO_MODE_ORDER } from './unsafe.ts';
+import { RACE_ARMED, RP_ENTER_AFTER_MODE, RP_REQUEST_BETWEEN, racePoint } from './race/pause-points.ts';
 
 export {
   EXITING_GUEST_MODE, FLUSH_CAUSE_DIRTY_LOG, FLUSH_CAUSE_MMU_NOTIFIER, FLUSH_CAUSE_NAMES, FLUSH_CAUSE_REMOTE_FENCE,
@@ -89,7 +90,7 @@ export function kvmMakeVcpusRequestMask(kvm: Kvm, mask: number, req: number): nu
     if (((mask >>> i) & 1) === 0) continue;
     const b = i * KVCPU_WORDS;
     kvm.ackSnapshot[i] = Atomics.load(v, b + KVCPU_FLUSH_ACK);
-    const old = modeOrder === 0 ? requestThenMode(v, b, i, req) : modeThenRequest(v, b, i, req);
+    const old = modeOrder === 0 ? requestThenMode(kvm.vm, b, i, req) : modeThenRequest(kvm.vm, b, i, req);
     if (old !== OUTSIDE_GUEST_MODE && i !== self) {
       kvm.mustWait[i] = 1;
       waits++;
@@ -108,9 +109,11 @@ export function kvmMakeVcpusRequestMask(kvm: Kvm, mask: number, req: number): nu
 export const requestRaceHooks: { betweenRequestAndMode: ((vcpuId: number) => void) | null } = { betweenRequestAndMode: null };
 
 /** T2: publish the request (a full barrier), then read the mode; returns the old mode. */
-function requestThenMode(v: Int32Array, b: number, i: number, req: number): number {
+function requestThenMode(vm: VmShared, b: number, i: number, req: number): number {
+  const v = vm.kvmVcpu;
   Atomics.or(v, b + KVCPU_REQUESTS, req);
   if (requestRaceHooks.betweenRequestAndMode !== null) requestRaceHooks.betweenRequestAndMode(i);
+  if (vm.race[RACE_ARMED] !== 0) racePoint(vm, RP_REQUEST_BETWEEN, i); // race lab
   return Atomics.compareExchange(v, b + KVCPU_MODE, IN_GUEST_MODE, EXITING_GUEST_MODE);
 }
 
@@ -120,9 +123,11 @@ function requestThenMode(v: Int32Array, b: number, i: number, req: number): numb
  * loads its request word before our store lands: it runs guest code with the
  * request pending, unkicked, and we do not wait for it (T2 broken).
  */
-function modeThenRequest(v: Int32Array, b: number, i: number, req: number): number {
+function modeThenRequest(vm: VmShared, b: number, i: number, req: number): number {
+  const v = vm.kvmVcpu;
   const old = Atomics.compareExchange(v, b + KVCPU_MODE, IN_GUEST_MODE, EXITING_GUEST_MODE);
   if (requestRaceHooks.betweenRequestAndMode !== null) requestRaceHooks.betweenRequestAndMode(i);
+  if (vm.race[RACE_ARMED] !== 0) racePoint(vm, RP_REQUEST_BETWEEN, i); // race lab
   Atomics.or(v, b + KVCPU_REQUESTS, req);
   return old;
 }
@@ -230,6 +235,7 @@ export class KvmVcpuRequests {
   private readonly ack: number;
   private readonly ctl: Int32Array;
   private readonly wake: number;
+  private readonly vm: VmShared;
   /** Request bits taken from the word that the run loop still has to handle. */
   private deferred = 0;
   /** The run loop runs guest code (between vcpuEnterGuest and vcpuExitGuest). */
@@ -238,6 +244,7 @@ export class KvmVcpuRequests {
   private exitDepth = 0;
 
   constructor(vm: VmShared, readonly vcpuId: number) {
+    this.vm = vm;
     this.words = vm.kvmVcpu;
     const b = vcpuId * KVCPU_WORDS;
     this.base = b;
@@ -345,6 +352,7 @@ export class KvmVcpuRequests {
   private enter(): void {
     for (;;) {
       Atomics.store(this.words, this.mode, IN_GUEST_MODE);
+      if (this.vm.race[RACE_ARMED] !== 0) racePoint(this.vm, RP_ENTER_AFTER_MODE, this.vcpuId); // race lab
       if (Atomics.load(this.words, this.req) === 0) return;
       Atomics.store(this.words, this.mode, OUTSIDE_GUEST_MODE);
       this.processRequests();

@@ -50,6 +50,7 @@ import {
   KVM_WORDS, LOCK_SLOTS, LOCK_WORDS, MEMSLOT_BASE_GFN, MEMSLOT_DIRTY_BASE, MEMSLOT_NPAGES,
   MEMSLOT_TABLE_BASE, MEMSLOT_WORDS, RMAP_DESC_NEXT, RMAP_DESC_WORDS, SP_LIST_NEXT, SP_META_WORDS,
   SP_NIL, STATS_WORDS, SWAP_MAP_HDR_WORDS,
+  RACE_WORDS,
 } from './fields.ts';
 import { TRACE_ENTRIES, TRACE_ENTRY_WORDS, VCPU_STRIDE, VM_MSG_WORDS, VM_WORDS } from './vcpu-ctl.ts';
 import { platformWords } from '../devices/platform.ts';
@@ -204,6 +205,8 @@ export const HV_REGIONS: readonly HvRegionSpec[] = [
   { name: 'swap', words: (c) => kvmSwapSlots(c) * PAGE_WORDS, align: PAGE_WORDS },
   // The multi-producer event ring (events.ts; format in event-format.ts).
   { name: 'events', words: () => EV_REGION_WORDS },
+  // The race lab's pause points and lane mailboxes (src/kvm/race/pause-points.ts).
+  { name: 'race', words: () => RACE_WORDS },
 ];
 
 /** Swap slots of a VM: one per 16 guest pages, 16..4096 (at most 16 MiB of `hv`). */
@@ -290,6 +293,8 @@ export class VmShared {
   readonly spHash: Int32Array;
   readonly spGfns: Int32Array;
   readonly spt: Int32Array;
+  /** Region 'race': pause points check race[RACE_ARMED] (src/kvm/race/pause-points.ts). */
+  readonly race: Int32Array;
 
   constructor(
     readonly hv: SharedArrayBuffer,
@@ -317,6 +322,7 @@ export class VmShared {
     this.spHash = this.view('sp-hash');
     this.spGfns = this.view('sp-gfns');
     this.spt = this.view('spt');
+    this.race = this.view('race');
   }
 
   private readonly views = new Map<string, Int32Array>();

@@ -38,6 +38,7 @@
 import type { VmShared } from './shm.ts';
 import { kvmSetPfnAccessed, kvmSetPfnDirty } from './hostmem.ts';
 import { kvmUnsafe, UNSAFE_PLAIN_SPTE_CLEAR } from './unsafe.ts';
+import { RACE_ARMED, RP_SPTE_AFTER_READ, RP_SPTE_BEFORE_FLUSH_DECISION, racePoint } from './race/pause-points.ts';
 
 /**
  * Race-lab hook (null in normal runs, per thread): called by mmuSpteUpdate and
@@ -55,6 +56,7 @@ export const spteRaceHooks: { afterRead: ((loc: number) => void) | null } = { af
  */
 function spteReplace(vm: VmShared, loc: number, old: number, spte: number): number {
   if (spteRaceHooks.afterRead !== null) spteRaceHooks.afterRead(loc);
+  if (vm.race[RACE_ARMED] !== 0) racePoint(vm, RP_SPTE_AFTER_READ, loc); // race lab
   if (spteHasVolatileBits(old) && (kvmUnsafe(vm) & UNSAFE_PLAIN_SPTE_CLEAR) === 0) return Atomics.exchange(vm.spt, loc, spte);
   Atomics.store(vm.spt, loc, spte);
   return old;
@@ -157,6 +159,7 @@ export function mmuSpteUpdate(vm: VmShared, loc: number, spte: number): boolean 
   const pfn = spteToPfn(old);
   if ((old & SPTE_ACCESSED) !== 0 && (spte & SPTE_ACCESSED) === 0) kvmSetPfnAccessed(vm, pfn);
   if ((old & SPTE_DIRTY) !== 0 && (spte & SPTE_DIRTY) === 0) kvmSetPfnDirty(vm, pfn);
+  if (vm.race[RACE_ARMED] !== 0) racePoint(vm, RP_SPTE_BEFORE_FLUSH_DECISION, loc); // race lab
   return isWritablePte(old) && !isWritablePte(spte);
 }
 

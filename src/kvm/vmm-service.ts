@@ -16,6 +16,10 @@ import { kvmKsmMergeIdentical, kvmSwapOutRandom } from './host-bulk.ts';
 import { VM_LOADED } from './vcpu-ctl.ts';
 import { TortureRun } from './torture-run.ts';
 import { unsafeBitsByName } from './unsafe.ts';
+import type { RaceLaneSpawner } from './race/engine.ts';
+import { runRaceScenario } from './race/scenario.ts';
+import { findRaceScenario, raceScenarioInfos } from './race/scenarios/index.ts';
+import type { RaceRun, RaceScenarioInfo } from './race/types.ts';
 
 export type ProgramSource =
   | { kind: 'elf'; bytes: Uint8Array; name: string }
@@ -34,7 +38,33 @@ export class VmmService {
   /** The vCPUs of the current VM have run (the dirty ring may no longer be enabled). */
   private hasRun = false;
 
-  constructor(private readonly spawn: VcpuSpawner) {}
+  /** The race-lab run in progress: one at a time (each makes its own lab VM and lanes). */
+  private raceBusy = false;
+
+  /** @param raceSpawn starts race-lab lanes (Web Workers in the browser); without it raceRun is ENOSYS. */
+  constructor(private readonly spawn: VcpuSpawner, private readonly raceSpawn?: RaceLaneSpawner) {}
+
+  // ── the race lab (src/kvm/race/): its own small VM, independent of this.vmm ──
+
+  async raceList(): Promise<RaceScenarioInfo[]> {
+    return raceScenarioInfos();
+  }
+
+  /** Replay scenario `name` on real lane workers, protection off if `unsafe`: every step and the verdict. */
+  async raceRun(name: string, unsafe: boolean): Promise<RaceRun> {
+    return guarded(async () => {
+      const spawn = this.raceSpawn;
+      if (!spawn) throw new KvmError('ENOSYS', 'race lab: this VMM was started without a lane spawner');
+      const scenario = findRaceScenario(String(name));
+      if (this.raceBusy) throw new KvmError('EBUSY', 'race lab: a run is in progress; wait for it to finish');
+      this.raceBusy = true;
+      try {
+        return await runRaceScenario(spawn, scenario, unsafe === true);
+      } finally {
+        this.raceBusy = false;
+      }
+    });
+  }
 
   /** The createVm in progress: a second one waits for it, so two VMs never race for this.vmm. */
   private creating: Promise<unknown> = Promise.resolve();

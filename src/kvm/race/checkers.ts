@@ -1,0 +1,88 @@
+// The race lab's verdict: checkers over the final state of a run and the
+// engine's record of what the guest wrote and what GET_DIRTY_LOG reported.
+// The script never says whether the race happened; these look at the result.
+//
+//   dirty-log completeness  every page the guest wrote is reported by a
+//                           collection made after the write, or still has
+//                           its live bit set (the next GET reports it):
+//                           §6 I1, locking.txt "gfn2 is lost in dirty-bitmap".
+//   stale TLB               the same loss, when the write went through a TLB
+//                           entry whose SPTE was already read-only (§2.6 /
+//                           locking.txt 3: a writable spte "cached on a CPU's TLB").
+//   host dirty flag         a host page written through an SPTE whose D bit
+//                           recorded the write must end with its dirty flag
+//                           set (kvm_set_pfn_dirty) or still be mapped by an
+//                           SPTE with D set: §6 F5, locking.txt "The Dirty bit
+//                           is lost in this case." Pages that changed owner
+//                           since (swapped out and reused) are skipped: the
+//                           swap-out saved them whatever the flag said.
+import type { RaceEngine, RaceWrite } from './engine.ts';
+
+export interface RaceCheckResult {
+  checker: string;
+  violations: string[];
+}
+
+const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
+
+function reported(e: RaceEngine, w: RaceWrite): boolean {
+  if (w.gfn < 0) return true; // not guest RAM of slot 0: nothing to log
+  if (e.collections.some((c) => c.step >= w.step && c.gfns.has(w.gfn))) return true;
+  return e.liveBit(w.gfn);
+}
+
+function describeWrite(w: RaceWrite): string {
+  return `step ${w.step}, ${w.lane}, va ${hex(w.va)}, host pfn ${hex(w.pfn)}`;
+}
+
+/** I1: no write missing from every collection. */
+export function checkDirtyLogCompleteness(e: RaceEngine): RaceCheckResult {
+  const violations: string[] = [];
+  for (const w of e.writes) {
+    if (reported(e, w) || (w.tlbHit && !w.spteWritable)) continue; // stale-TLB losses: the next checker
+    violations.push(`gfn ${hex(w.gfn)} was written (${describeWrite(w)}) but no dirty-log collection after the write reports it ` +
+      'and its bitmap bit is clear: the page is lost from the dirty log');
+  }
+  return { checker: 'dirty-log completeness', violations };
+}
+
+/** A write through a writable TLB entry whose SPTE had already been write-protected, not logged. */
+export function checkStaleTlb(e: RaceEngine): RaceCheckResult {
+  const violations: string[] = [];
+  for (const w of e.writes) {
+    if (!w.tlbHit || w.spteWritable || reported(e, w)) continue;
+    violations.push(`gfn ${hex(w.gfn)} was written through a stale writable TLB entry (${describeWrite(w)}; its SPTE was ` +
+      'already read-only, no fault, no mark_page_dirty) and no collection reports it');
+  }
+  return { checker: 'stale TLB', violations };
+}
+
+/** F5: the host page's dirty flag, for pages written through a D-set SPTE. */
+export function checkHostDirtyFlag(e: RaceEngine): RaceCheckResult {
+  const violations: string[] = [];
+  const seen = new Set<number>();
+  for (const w of e.writes) {
+    if (!w.spteDirty || seen.has(w.pfn)) continue;
+    seen.add(w.pfn);
+    if (w.gfn < 0 || e.pfnOfGfn(w.gfn) !== w.pfn) continue; // the page changed owner since
+    if (e.hostCleans.some((c) => c.pfn === w.pfn && c.step > w.step)) continue;
+    if (e.hostDirty(w.pfn)) continue;
+    const dirtySpte = e.sptesMapping(w.pfn).some((loc) => (Atomics.load(e.vm.spt, loc) & (1 << 6)) !== 0);
+    if (dirtySpte) continue;
+    violations.push(`host page pfn ${hex(w.pfn)} (gfn ${hex(w.gfn)}) was written at step ${w.step} through an SPTE with D set, ` +
+      'but no SPTE maps it with D any more and its dirty flag is clear: kvm_set_pfn_dirty never ran, the host would drop the data');
+  }
+  return { checker: 'host dirty flag', violations };
+}
+
+export const ALL_CHECKERS = [checkDirtyLogCompleteness, checkStaleTlb, checkHostDirtyFlag];
+
+/** Run every checker; `checker` names those that found something (or all, when clean). */
+export function runCheckers(e: RaceEngine): RaceCheckResult {
+  const results = ALL_CHECKERS.map((c) => c(e));
+  const bad = results.filter((r) => r.violations.length > 0);
+  return {
+    checker: (bad.length > 0 ? bad : results).map((r) => r.checker).join(' + '),
+    violations: bad.flatMap((r) => r.violations.map((v) => `${r.checker}: ${v}`)),
+  };
+}
