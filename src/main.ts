@@ -21,6 +21,7 @@ import { registerLocksPanel } from './ui/panels/locks.ts';
 import { registerDocVsCodePanel } from './ui/panels/doc-vs-code.ts';
 import { registerTlbTimelinePanel } from './ui/panels/tlb-timeline.ts';
 import { registerTorturePanel } from './ui/panels/torture.ts';
+import { registerRaceLabPanel } from './ui/panels/race-lab.ts';
 import { createProgramPicker } from './ui/program-picker.ts';
 import { createRegisters } from './ui/registers.ts';
 import { createRunControls } from './ui/run-controls.ts';
@@ -68,6 +69,8 @@ registerTlbTimelinePanel();
 registerFaultChartPanel();
 registerLocksPanel();
 registerDocVsCodePanel();
+// The race lab: one raceRun call per run; a #race=... link opens it at a step.
+registerRaceLabPanel(client?.api ?? null, session);
 
 let spokenState = '';
 session.subscribe((s) => {

@@ -88,6 +88,76 @@ export interface VmmApi {
   tortureStatus(): Promise<TortureCounters | null>;
   /** End the loop after its current round and pause the vCPUs; the final counters. */
   stopTorture(): Promise<TortureCounters | null>;
+  /** The race lab's scenarios (src/kvm/race/), as `webkvm race list` prints them. */
+  raceList(): Promise<RaceScenarioInfo[]>;
+  /** One whole run of a scenario on the real workers, protection off if `unsafe`: every step and the verdict. */
+  raceRun(name: string, unsafe: boolean): Promise<RaceRun>;
+}
+
+// The race lab's data model: mirrors src/kvm/race/types.ts field for field
+// (test/ui/race-types.test.ts fails tsc if the two drift apart).
+export type RaceLane = 'vcpu0' | 'vcpu1' | 'host' | 'guest';
+
+export interface RaceScenarioInfo {
+  name: string;
+  title: string;
+  source: string;
+  protection: string;
+  lanes: RaceLane[];
+  expectSafe: string;
+  expectUnsafe: string;
+}
+
+export interface RaceSpte {
+  label: string;
+  loc: number;
+  value: number;
+  flags: string[];
+  pfn: number;
+}
+
+export interface RaceDirty {
+  gfn: number;
+  live: boolean;
+  collected: boolean;
+  hostDirty: boolean | null;
+}
+
+export interface RaceTlbEntry {
+  vcpu: number;
+  gva: number;
+  pfn: number;
+  writable: boolean;
+}
+
+export interface RaceSnapshot {
+  sptes: RaceSpte[];
+  dirty: RaceDirty[];
+  tlb: RaceTlbEntry[];
+  notes: Record<string, string | number>;
+}
+
+export interface RaceStep {
+  index: number;
+  lane: RaceLane;
+  action: string;
+  parkedAt: string | null;
+  narrative: string;
+  quote: string | null;
+  snapshot: RaceSnapshot;
+}
+
+export interface RaceVerdict {
+  checker: string;
+  violations: string[];
+  expected: boolean;
+}
+
+export interface RaceRun {
+  scenario: string;
+  unsafe: boolean;
+  steps: RaceStep[];
+  verdict: RaceVerdict;
 }
 
 export interface TortureStartOptions {

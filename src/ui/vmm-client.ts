@@ -80,6 +80,8 @@ export function createVmmClient(): VmmClient {
     startTorture: guard((o: Parameters<VmmApi['startTorture']>[0]) => remote.startTorture(o)),
     tortureStatus: guard(() => remote.tortureStatus()),
     stopTorture: guard(() => remote.stopTorture()),
+    raceList: guard(() => remote.raceList()),
+    raceRun: guard((name: string, unsafe: boolean) => remote.raceRun(name, unsafe)),
   };
 
   return {
