@@ -57,7 +57,10 @@ export async function tortureCommand(argv: string[]): Promise<number> {
     out(`torture: ${vcpus} vCPUs x ${opts.pages} pages, mode ${mode}${opts.hostOps ? ', host ops' : ''}` +
       `${unsafeArg ? `, UNSAFE ${unsafeArg}` : ''}, ${seconds} s`);
     if (unsafeArg && !TORTURE_DETECTS.has(unsafeArg)) {
-      out(`torture: note: the dirty-log check cannot see what '${unsafeArg}' loses; test/kvm/unsafe-${unsafeArg === 'no-mode-order' ? 'mode-order' : unsafeArg}.test.ts replays it`);
+      // no-notifier-retry has no test/kvm/unsafe-*.test.ts: its targeted replay is the race lab's.
+      const replay = unsafeArg === 'no-notifier-retry' ? "'webkvm race notifier-vs-slow-fault --unsafe'"
+        : `test/kvm/unsafe-${unsafeArg === 'no-mode-order' ? 'mode-order' : unsafeArg}.test.ts`;
+      out(`torture: note: the dirty-log check cannot see what '${unsafeArg}' loses; ${replay} replays it`);
     }
     let named = 0;
     const c = await run.loop((p) => {

@@ -37,7 +37,7 @@ import {
   spteToPfn,
 } from './spte.ts';
 import { walkAddr } from './walk.ts';
-import { kvmUnsafe, UNSAFE_INDIRECT_FAST_PF } from './unsafe.ts';
+import { kvmUnsafe, UNSAFE_INDIRECT_FAST_PF, UNSAFE_NO_NOTIFIER_RETRY } from './unsafe.ts';
 import type { KvmVcpuMmu } from './vcpu-mmu.ts';
 import {
   RACE_ARMED, RACE_FLAG_PIN_INDIRECT, RACE_FLAGS, RP_FAST_PF_BEFORE_CMPXCHG, RP_FAST_PF_BEFORE_MARK, RP_SLOW_PF_AFTER_PFN,
@@ -174,7 +174,8 @@ function raceFastPfPin(vm: VmShared, sp: number, gfn: number, loc: number): numb
 /** Under mmu_lock: has anything happened since the fault looked its pfn up? */
 function mustRetry(vcpu: KvmVcpuMmu, mmuSeq: number, slotsGen: number, root: number): boolean {
   const vm = vcpu.kvm.vm;
-  if (mmuNotifierRetry(vm, mmuSeq) || memslotsGeneration(vm) !== slotsGen) {
+  // 'no-notifier-retry' (unsafe.ts) is read only once the notifier said retry.
+  if ((mmuNotifierRetry(vm, mmuSeq) && (kvmUnsafe(vm) & UNSAFE_NO_NOTIFIER_RETRY) === 0) || memslotsGeneration(vm) !== slotsGen) {
     vcpu.stat(KVCPU_STAT_PF_RETRY);
     return true;
   }

@@ -20,6 +20,7 @@ import { FLUSH_CAUSE_MMU_NOTIFIER, KVM_MMU_NOTIFIER_COUNT, KVM_MMU_NOTIFIER_SEQ,
 import type { Kvm } from './kvm-host.ts';
 import { kvmFlushRemoteTlbs } from './requests.ts';
 import { kvmUnmapRmapp } from './rmap.ts';
+import { RACE_ARMED, RP_NOTIFIER_AFTER_START, racePoint } from './race/pause-points.ts';
 
 /** kvm_mmu_notifier_invalidate_range_start for gfns [start, end). Takes mmu_lock. */
 export function kvmMmuNotifierInvalidateRangeStart(kvm: Kvm, start: number, end: number): void {
@@ -34,6 +35,7 @@ export function kvmMmuNotifierInvalidateRangeStart(kvm: Kvm, start: number, end:
   } finally {
     kvm.mmuLock.unlock();
   }
+  if (vm.race[RACE_ARMED] !== 0) racePoint(vm, RP_NOTIFIER_AFTER_START, start); // race lab
 }
 
 /** kvm_mmu_notifier_invalidate_range_end. Takes mmu_lock. */

@@ -40,11 +40,21 @@ export const UNSAFE_PLAIN_SPTE_CLEAR = 1 << 2;
  */
 export const UNSAFE_NO_MODE_ORDER = 1 << 3;
 
+/**
+ * The slow page fault skips mmu_notifier_retry under mmu_lock (§2.9, T4): a
+ * fault that looked its pfn up before (or during) an MMU-notifier
+ * invalidation installs it anyway, so an SPTE can map a page the host has
+ * since swapped out, migrated or freed. Read only on the slow fault path,
+ * once the sequence or count has already said "retry".
+ */
+export const UNSAFE_NO_NOTIFIER_RETRY = 1 << 4;
+
 export const UNSAFE_NAMES: Record<string, number> = {
   'no-flush': UNSAFE_NO_FLUSH_AFTER_WRPROT,
   'indirect-fast': UNSAFE_INDIRECT_FAST_PF,
   'plain-clear': UNSAFE_PLAIN_SPTE_CLEAR,
   'no-mode-order': UNSAFE_NO_MODE_ORDER,
+  'no-notifier-retry': UNSAFE_NO_NOTIFIER_RETRY,
 };
 
 /** One line per switch: what it removes (for --help and the Torture panel). */
@@ -53,6 +63,7 @@ export const UNSAFE_HELP: Record<string, string> = {
   'indirect-fast': 'fast page fault on indirect shadow pages, no gfn pin (F2, the ABA of §2.4)',
   'plain-clear': 'plain load+store instead of xchg on volatile SPTEs (F4/F5, lost dirty bit)',
   'no-mode-order': 'request published after reading vcpu->mode (T2, missed flush request)',
+  'no-notifier-retry': 'slow fault ignores the MMU-notifier seq/count (T4, SPTE maps a freed pfn)',
 };
 
 export function kvmUnsafe(vm: VmShared): number {

@@ -16,6 +16,19 @@
 //                           is lost in this case." Pages that changed owner
 //                           since (swapped out and reused) are skipped: the
 //                           swap-out saved them whatever the flag said.
+//   SPTEs match the host     every present leaf SPTE maps the host page
+//                           that backs its gfn now: never a freed pfn, a
+//                           swapped-out gfn's old page, or another gfn's
+//                           page. §6 T4, §7.9: a fault that looked its pfn
+//                           up before an MMU-notifier invalidation must not
+//                           install it after.
+import {
+  HOST_PTE_PRESENT, HOST_PTE_SWAPPED, ROLE_INVALID, SP_FLAG_IN_USE, SP_FLAGS, SP_META_WORDS, SP_ROLE,
+} from '../fields.ts';
+import { gfnToTableIndex } from '../memslot.ts';
+import { kvmMmuPageGetGfn, spLevel } from '../mmu-page.ts';
+import { PAGE_WORDS } from '../shm.ts';
+import { isLastSpte, isShadowPresentPte, spteToPfn } from '../spte.ts';
 import type { RaceEngine, RaceWrite } from './engine.ts';
 
 export interface RaceCheckResult {
@@ -75,7 +88,41 @@ export function checkHostDirtyFlag(e: RaceEngine): RaceCheckResult {
   return { checker: 'host dirty flag', violations };
 }
 
-export const ALL_CHECKERS = [checkDirtyLogCompleteness, checkStaleTlb, checkHostDirtyFlag];
+/** Is host page pfn in the free pool ('pfn-free' bit set)? */
+function pfnIsFree(e: RaceEngine, pfn: number): boolean {
+  const free = e.vm.pfnFree;
+  const w = pfn >>> 5;
+  return w < free.length && ((Atomics.load(free, w) >>> (pfn & 31)) & 1) !== 0;
+}
+
+/** T4: every present leaf SPTE of the lab VM maps the host page backing its gfn now. */
+export function checkSptesMatchHost(e: RaceEngine): RaceCheckResult {
+  const vm = e.vm;
+  const violations: string[] = [];
+  for (let sp = 0; sp < vm.config.shadowPages; sp++) {
+    const m = sp * SP_META_WORDS;
+    if ((vm.spMeta[m + SP_FLAGS]! & SP_FLAG_IN_USE) === 0 || (vm.spMeta[m + SP_ROLE]! & ROLE_INVALID) !== 0) continue;
+    const level = spLevel(vm, sp);
+    for (let i = 0; i < PAGE_WORDS; i++) {
+      const spte = Atomics.load(vm.spt, sp * PAGE_WORDS + i);
+      if (!isShadowPresentPte(spte) || !isLastSpte(spte, level)) continue;
+      const gfn = kvmMmuPageGetGfn(vm, sp, i);
+      const idx = gfnToTableIndex(vm, gfn);
+      if (idx < 0) continue; // not RAM of a memslot
+      const pte = Atomics.load(vm.gfnTable, idx);
+      const pfn = spteToPfn(spte);
+      if ((pte & HOST_PTE_PRESENT) !== 0 && pte >>> 12 === pfn) continue;
+      const host = (pte & HOST_PTE_PRESENT) !== 0 ? `host pfn ${hex(pte >>> 12)}`
+        : (pte & HOST_PTE_SWAPPED) !== 0 ? 'nothing: it is swapped out' : 'nothing';
+      violations.push(`the SPTE for gfn ${hex(gfn)} (spt index ${sp * PAGE_WORDS + i}) maps host pfn ${hex(pfn)}` +
+        `${pfnIsFree(e, pfn) ? ', a FREE page,' : ''} but the gfn is backed by ${host}: the guest's writes through it ` +
+        'go to a page the host has taken away (a pfn looked up before an MMU-notifier invalidation, installed after it)');
+    }
+  }
+  return { checker: 'SPTEs match the host', violations };
+}
+
+export const ALL_CHECKERS = [checkDirtyLogCompleteness, checkStaleTlb, checkHostDirtyFlag, checkSptesMatchHost];
 
 /** Run every checker; `checker` names those that found something (or all, when clean). */
 export function runCheckers(e: RaceEngine): RaceCheckResult {

@@ -61,6 +61,8 @@ export const RP_REQUEST_BETWEEN = 9;
 export const RP_ENTER_AFTER_MODE = 10;
 /** MMU notifier: invalidate_range_start done and the host PTE changed; invalidate_range_end is next. */
 export const RP_NOTIFIER_BEFORE_END = 11;
+/** MMU notifier: invalidate_range_start done (count raised, SPTEs zapped, flushed); the host PTE change and _end are next. */
+export const RP_NOTIFIER_AFTER_START = 12;
 
 export interface PausePointInfo {
   id: number;
@@ -83,6 +85,7 @@ export const PAUSE_POINTS: readonly PausePointInfo[] = [
   { id: RP_REQUEST_BETWEEN, name: 'request:between', where: 'requestThenMode / modeThenRequest (requests.ts)', holdsMmuLock: false },
   { id: RP_ENTER_AFTER_MODE, name: 'enter:after-mode', where: 'KvmVcpuRequests.enter (requests.ts)', holdsMmuLock: false },
   { id: RP_NOTIFIER_BEFORE_END, name: 'notifier:before-end', where: 'underInvalidation (host-ops.ts)', holdsMmuLock: false },
+  { id: RP_NOTIFIER_AFTER_START, name: 'notifier:after-start', where: 'kvmMmuNotifierInvalidateRangeStart (mmu-notifier.ts)', holdsMmuLock: false },
 ];
 
 export function pausePointName(id: number): string {

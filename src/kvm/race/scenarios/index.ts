@@ -6,10 +6,21 @@ import { abaDirect } from './aba-direct.ts';
 import { abaIndirect } from './aba-indirect.ts';
 import { abaPinned } from './aba-pinned.ts';
 import { dekker } from './dekker.ts';
+import { fastpfVsGet } from './fastpf-vs-get.ts';
+import { fastpfVsZap } from './fastpf-vs-zap.ts';
+import { getVsStoreA } from './get-vs-store-a.ts';
+import { getVsStoreB } from './get-vs-store-b.ts';
+import { getVsStoreC } from './get-vs-store-c.ts';
+import { getVsStoreD } from './get-vs-store-d.ts';
 import { lostDirtyBit } from './lost-dirty-bit.ts';
+import { notifierVsSlowFault } from './notifier-vs-slow-fault.ts';
 import { staleTlb } from './stale-tlb.ts';
 
-export const RACE_SCENARIOS: readonly RaceScenario[] = [abaIndirect, abaDirect, abaPinned, lostDirtyBit, staleTlb, dekker];
+export const RACE_SCENARIOS: readonly RaceScenario[] = [
+  abaIndirect, abaDirect, abaPinned, lostDirtyBit, staleTlb,
+  getVsStoreA, getVsStoreB, getVsStoreC, getVsStoreD, fastpfVsGet, fastpfVsZap,
+  dekker, notifierVsSlowFault,
+];
 
 export function raceScenarioInfos(): RaceScenarioInfo[] {
   return RACE_SCENARIOS.map((s) => ({ ...s.info, lanes: [...s.info.lanes] }));

@@ -26,4 +26,10 @@ export const Q = {
     "read-only spte, even though the writable spte might be cached on a CPU's TLB.",
   flushWhere: 'in order to easily audit the path, we see if TLBs need be flushed caused by this reason in mmu_spte_update() ' +
     'since this is a common function to update spte (present -> present).',
+  // Added for the GET / notifier scenarios (locking.txt 3.6, same document).
+  fastPfIntro: 'Fast page fault is the fast path which fixes the guest page fault out of the mmu-lock on x86. Currently, the page fault ' +
+    'can be fast only if the shadow page table is present and it is caused by write-protect, that means we just need change the W bit of the spte.',
+  dirtyOk: 'Then, we can ensure the dirty bitmaps is correctly set for a gfn.',
+  mmuLock: 'Name: kvm->mmu_lock Type: spinlock_t Arch: any Protects: -shadow page/shadow tlb entry ' +
+    'Comment: it is a spinlock since it is used in mmu notifier.',
 } as const;
