@@ -4,5 +4,13 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// A reader that stops early (`webkvm race list | head`) closes the pipe: that
+// is the reader's choice, not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -30,6 +30,7 @@ const UNSAFE_CHOICES: [string, string][] = [
   ['indirect-fast', 'indirect-fast: fast fault on indirect pages (F2)'],
   ['plain-clear', 'plain-clear: plain store on volatile SPTEs (F4)'],
   ['no-mode-order', 'no-mode-order: request after reading vcpu->mode (T2)'],
+  ['no-notifier-retry', 'no-notifier-retry: fault ignores the notifier sequence (T4)'],
 ];
 const MODES: [DirtyMode, string][] = [['bitmap', 'bitmap (GET)'], ['clear', 'bitmap + CLEAR'], ['ring', 'dirty ring']];
 
