@@ -140,10 +140,73 @@ test('Race lab: a #race= link opens the run at its step; a bad link says why it 
   await expect(panel).toHaveAttribute('data-race-step', '0');
   await expect(panel.getByTestId('race-message')).toContainText('Ignored step="1e9"');
 
-  // Free play: arm the host's pause point; Step runs on to the step that parks there.
-  const armed = panel.getByRole('group', { name: /Free play/ }).getByLabel(/spte:after-read/);
+  // Replay stops: tick the host's pause point; Step runs on to the step that parks there.
+  const armed = panel.getByRole('group', { name: /Replay stops/ }).getByLabel(/spte:after-read/);
   await armed.check();
   await panel.getByRole('button', { name: 'Step forward' }).click();
   await expect(panel.locator('li[aria-current="step"]')).toContainText('parked at spte:after-read');
   expect(Number(await panel.getAttribute('data-race-step'))).toBeGreaterThan(1);
+});
+
+test('Race lab: free play (live) drives stale-tlb by hand to the OOPS, one action at a time', async ({ page }) => {
+  const panel = await openPanel(page);
+  await expect(panel.getByLabel('Scenario').locator('option[value="stale-tlb"]')).toHaveCount(1, { timeout: TIMEOUT });
+  await panel.getByLabel('Scenario').selectOption('stale-tlb');
+  await panel.getByRole('switch', { name: 'Protection' }).setChecked(false);
+  await panel.getByRole('button', { name: 'Start free play' }).click();
+  await expect(panel).toHaveAttribute('data-race-live', 'on', { timeout: TIMEOUT });
+  await expect(panel).toHaveAttribute('data-race-steps', '0');
+  const vcpu = panel.locator('fieldset.race-live-lane[data-lane="vcpu0"]');
+  const host = panel.locator('fieldset.race-live-lane[data-lane="host"]');
+  const steps = async (n: number) => {
+    await expect(panel).toHaveAttribute('data-race-live', 'on', { timeout: TIMEOUT });
+    await expect(panel).toHaveAttribute('data-race-steps', String(n));
+  };
+
+  // vCPU 0 writes the page: a live step, drawn in the lanes.
+  await vcpu.getByLabel('Operation on vCPU 0').selectOption('write');
+  await vcpu.getByLabel('va', { exact: true }).fill('0x80030000');
+  await vcpu.getByLabel('value', { exact: true }).fill('1');
+  await vcpu.getByRole('button', { name: 'Issue on vCPU 0' }).click();
+  await steps(1);
+  await expect(panel.locator('li[aria-current="step"]')).toContainText('store 0x1 to 0x80030000');
+
+  // Arm GET_DIRTY_LOG before its flush, run it: the host parks there.
+  await host.getByLabel('get-log:before-flush').check();
+  await expect(panel).toHaveAttribute('data-race-live', 'on');
+  await expect(host.getByLabel('get-log:before-flush')).toBeChecked();
+  await host.getByLabel('Operation on host / VMM').selectOption('get-log');
+  await host.getByRole('button', { name: 'Issue on host / VMM' }).click();
+  await steps(2);
+  await expect(host).toHaveAttribute('data-lane-state', 'parked');
+  await expect(host).toContainText('parked at get-log:before-flush');
+  await expect(panel.locator('li[aria-current="step"]')).toContainText('parked at get-log:before-flush');
+
+  // A wrong action is refused and changes nothing.
+  await expect(vcpu.getByRole('button', { name: 'Release vCPU 0' })).toBeDisabled();
+  await vcpu.getByLabel('va', { exact: true }).fill('nope');
+  await vcpu.getByRole('button', { name: 'Issue on vCPU 0' }).click();
+  await expect(panel.getByTestId('race-live-status')).toContainText('va must be a number');
+  await expect(panel).toHaveAttribute('data-race-steps', '2');
+
+  // Disarm, release: GET finishes (no flush: the protection is off).
+  await host.getByLabel('get-log:before-flush').uncheck();
+  await expect(panel).toHaveAttribute('data-race-live', 'on');
+  await host.getByRole('button', { name: 'Release host / VMM' }).click();
+  await steps(3);
+  await vcpu.getByLabel('va', { exact: true }).fill('0x80030000');
+  await vcpu.getByLabel('value', { exact: true }).fill('2');
+  await vcpu.getByRole('button', { name: 'Issue on vCPU 0' }).click();
+  await steps(4);
+  await expect(panel.locator('li[aria-current="step"]')).toContainText('TLB hit');
+  await host.getByRole('button', { name: 'Issue on host / VMM' }).click();
+  await steps(5);
+
+  // The checkers find the write through the stale TLB entry.
+  await expect(panel).toHaveAttribute('data-race-verdict', 'pending');
+  await panel.getByRole('button', { name: 'Check verdict now' }).click();
+  await expectOops(panel, /stale TLB/);
+  await panel.getByRole('button', { name: 'End free play' }).click();
+  await expect(panel).toHaveAttribute('data-race-live', 'off');
+  await expect(panel.locator('fieldset.race-live-lane')).toHaveCount(0);
 });

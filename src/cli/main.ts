@@ -21,6 +21,7 @@ usage:
   webkvm migrate <prog|guest> [--rounds N] [--threshold P]
                                                  live migration's pre-copy loop: pages sent per round
   webkvm race list | NAME [--unsafe] [--json]   replay a race of locking.txt step by step on real workers
+  webkvm race play NAME [--unsafe] --script F   free play, live: arm pause points, drive the lanes by hand
   webkvm guests                                  list the built-in guests
   webkvm bench [--quick] [--only GROUPS]         print benchmark figures (docs/benchmarks.md)
   webkvm help [command]                          this text, or a command's options

@@ -11,11 +11,17 @@ import { runRaceScenario } from '../kvm/race/scenario.ts';
 import { findRaceScenario, RACE_SCENARIOS } from '../kvm/race/scenarios/index.ts';
 import type { RaceRun, RaceStep } from '../kvm/race/types.ts';
 import { spawnRaceLaneNode } from '../../workers/race-lane-spawn.ts';
+import { readFileSync } from 'node:fs';
+import { KvmError } from '../kvm/errors.ts';
+import { RaceSession } from '../kvm/race/session.ts';
+import type { RaceVerdict } from '../kvm/race/types.ts';
+import { parsePlayScript } from './race-play.ts';
 
 const OPTIONS: OptionSpecs = {
   unsafe: { type: 'flag', help: "switch the scenario's protection off" },
   json: { type: 'flag', help: 'print the whole run (steps, snapshots, verdict) as JSON' },
   quotes: { type: 'flag', help: "also print locking.txt's words under each step" },
+  script: { type: 'string', arg: 'FILE|-', help: 'race play: the actions, one a line (- reads stdin)' },
 };
 
 /** Outcome not the expected one for the setting. */
@@ -23,6 +29,7 @@ export const EXIT_RACE_UNEXPECTED = 1;
 
 export const RACE_HELP = `usage: webkvm race list
        webkvm race NAME [--unsafe] [--json] [--quotes]
+       webkvm race play NAME [--unsafe] [--quotes] --script FILE|-
 
 Replays a race of locking.txt step by step on the real code, with one worker
 thread per lane (vCPU 0, vCPU 1, host), parked at named pause points. Prints
@@ -32,9 +39,21 @@ why it matters) and the verdict of the checkers over the final state.
 options:
 ${formatOptions(OPTIONS)}
 
+race play is free play, live: NAME's setup, then the script's actions on the
+live lanes, one a line, each printed as the step it produced:
+  arm LANE [POINT...]     arm pause points on LANE until changed (none: disarm)
+  LANE OP [ARG...]        vcpu0 write VA VALUE | read VA | enter | exit | poll |
+                          context PRIV SATP; host swap-out GFN | ksm-merge GFN GFN2 |
+                          migrate GFN | zap GFN | get-log | flush
+  release LANE            release a parked lane
+  join LANE               wait for a blocked lane to finish or park
+  verdict                 the checkers over the state now
+Numbers are decimal or 0x hex; '#' starts a comment line.
+
 exit status: 0 if the outcome is the expected one for the setting (clean with
 the protection on, the doc's OOPS found with --unsafe), 1 if not, 125 for an
-unknown scenario or option.`;
+unknown scenario or option. race play: 0 when every line ran, 125 for a bad
+line or an action the session refused (the message names the line).`;
 
 const out = (s: string): void => {
   process.stdout.write(s + '\n');
@@ -44,11 +63,13 @@ export async function raceCommand(argv: string[]): Promise<number> {
   const { positional, options } = parseArgs(argv, OPTIONS);
   const [name, extra] = positional;
   if (name === undefined) throw new UsageError("race: give a scenario name or 'list'");
-  if (extra !== undefined) throw new UsageError(`race: one scenario at a time (got '${name}' and '${extra}')`);
+  if (extra !== undefined && name !== 'play') throw new UsageError(`race: one scenario at a time (got '${name}' and '${extra}')`);
   if (name === 'list') {
     listScenarios(options.json === true);
     return EXIT_OK;
   }
+  if (name === 'play') return racePlay(extra, positional.slice(2), options.unsafe === true, options.script, options.quotes === true);
+  if (options.script !== undefined) throw new UsageError('race: --script is for race play');
   const scenario = findRaceScenario(name);
   const unsafe = options.unsafe === true;
   const run = await runRaceScenario(spawnRaceLaneNode, scenario, unsafe);
@@ -71,6 +92,50 @@ function listScenarios(json: boolean): void {
     out(`  safe:       ${s.info.expectSafe}`);
     out(`  --unsafe:   ${s.info.expectUnsafe}`);
   }
+}
+
+/** Free play, live: the scenario's setup, then the script's actions one by one. */
+async function racePlay(name: string | undefined, more: string[], unsafe: boolean, script: unknown, quotes: boolean): Promise<number> {
+  if (name === undefined) throw new UsageError('race play: give a scenario name');
+  if (more.length > 0) throw new UsageError(`race play: one scenario at a time (got '${name}' and '${more[0]}')`);
+  if (typeof script !== 'string') throw new UsageError('race play: give the actions with --script FILE (or - for stdin)');
+  const scenario = findRaceScenario(name);
+  const lines = parsePlayScript(readFileSync(script === '-' ? 0 : script, 'utf8'));
+  const session = await RaceSession.start(spawnRaceLaneNode, scenario, unsafe);
+  try {
+    out(`race play ${name}: ${scenario.info.title}${unsafe ? ' (protection OFF)' : ''}; lanes ${scenario.info.lanes.join(', ')}, set up`);
+    for (const l of lines) {
+      try {
+        if (l.kind === 'verdict') {
+          out('');
+          printVerdict(session.verdict());
+          continue;
+        }
+        const r = await session.act(l.action);
+        if (r.step !== null) printStep(r.step, quotes);
+        else if (l.action.kind === 'arm') {
+          out('');
+          out(`      armed ${l.action.lane}: ${l.action.points.length > 0 ? l.action.points.join(', ') : '(nothing)'}`);
+        }
+      } catch (e) {
+        // Name the line; the code prefix ("EINVAL: ") is added again by KvmError.
+        if (e instanceof KvmError) throw new KvmError(e.code, `race play: line ${l.line} (${l.text}): ${e.message.slice(e.code.length + 2)}`);
+        throw e;
+      }
+    }
+  } finally {
+    await session.end();
+  }
+  return EXIT_OK;
+}
+
+function printVerdict(v: RaceVerdict): void {
+  if (v.violations.length === 0) out(`verdict: clean (${v.checker})`);
+  else {
+    out(`verdict: OOPS, found by ${v.checker}`);
+    for (const x of v.violations) out(`  ${x}`);
+  }
+  out(v.expected ? 'outcome: as expected for this setting' : 'outcome: NOT the expected one for this setting');
 }
 
 function printRun(run: RaceRun, title: string, quotes: boolean): void {

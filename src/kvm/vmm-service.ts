@@ -20,6 +20,8 @@ import type { RaceLaneSpawner } from './race/engine.ts';
 import { runRaceScenario } from './race/scenario.ts';
 import { findRaceScenario, raceScenarioInfos } from './race/scenarios/index.ts';
 import type { RaceRun, RaceScenarioInfo } from './race/types.ts';
+import { RaceSession, type RaceActResult, type RaceAction, type RaceSessionState } from './race/session.ts';
+import type { RaceVerdict } from './race/types.ts';
 
 export type ProgramSource =
   | { kind: 'elf'; bytes: Uint8Array; name: string }
@@ -40,6 +42,9 @@ export class VmmService {
 
   /** The race-lab run in progress: one at a time (each makes its own lab VM and lanes). */
   private raceBusy = false;
+  /** The live free-play session (race/session.ts): one at a time, a new one ends the old. */
+  private raceSession: RaceSession | undefined;
+  private raceSessionStarting = false;
 
   /** @param raceSpawn starts race-lab lanes (Web Workers in the browser); without it raceRun is ENOSYS. */
   constructor(private readonly spawn: VcpuSpawner, private readonly raceSpawn?: RaceLaneSpawner) {}
@@ -64,6 +69,51 @@ export class VmmService {
         this.raceBusy = false;
       }
     });
+  }
+
+  /** Free play, live: scenario `name`'s lab VM and lanes after its setup, waiting for actions. Ends the previous session. */
+  async raceSessionStart(name: string, unsafe: boolean): Promise<RaceSessionState> {
+    return guarded(async () => {
+      const spawn = this.raceSpawn;
+      if (!spawn) throw new KvmError('ENOSYS', 'race lab: this VMM was started without a lane spawner');
+      const scenario = findRaceScenario(String(name));
+      if (this.raceSessionStarting) throw new KvmError('EBUSY', 'race free play: a session is starting; wait for it');
+      this.raceSessionStarting = true;
+      try {
+        const old = this.raceSession;
+        this.raceSession = undefined;
+        await old?.end();
+        this.raceSession = await RaceSession.start(spawn, scenario, unsafe === true);
+        return this.raceSession.state();
+      } finally {
+        this.raceSessionStarting = false;
+      }
+    });
+  }
+
+  /** One free-play action (arm, op, release, join): its step and the session after it. */
+  async raceSessionAct(action: RaceAction): Promise<RaceActResult> {
+    return guarded(async () => this.liveRaceSession().act(action));
+  }
+
+  /** The checkers over the session's state now. */
+  async raceSessionVerdict(): Promise<RaceVerdict> {
+    return guarded(async () => this.liveRaceSession().verdict());
+  }
+
+  /** End the free-play session (its lanes and lab VM); nothing if there is none. */
+  async raceSessionEnd(): Promise<void> {
+    return guarded(async () => {
+      const s = this.raceSession;
+      this.raceSession = undefined;
+      await s?.end();
+    });
+  }
+
+  private liveRaceSession(): RaceSession {
+    const s = this.raceSession;
+    if (!s || s.isEnded) throw new KvmError('ENOENT', 'race free play: no session is running; start one');
+    return s;
   }
 
   /** The createVm in progress: a second one waits for it, so two VMs never race for this.vmm. */

@@ -92,6 +92,13 @@ export interface VmmApi {
   raceList(): Promise<RaceScenarioInfo[]>;
   /** One whole run of a scenario on the real workers, protection off if `unsafe`: every step and the verdict. */
   raceRun(name: string, unsafe: boolean): Promise<RaceRun>;
+  /** Free play, live: a scenario's lab VM and lanes after its setup; ends the previous session. */
+  raceSessionStart(name: string, unsafe: boolean): Promise<RaceSessionState>;
+  /** One free-play action on the live lanes: the step it produced (null for arm) and the session after it. */
+  raceSessionAct(action: RaceAction): Promise<RaceActResult>;
+  /** The checkers over the live session's state now. */
+  raceSessionVerdict(): Promise<RaceVerdict>;
+  raceSessionEnd(): Promise<void>;
 }
 
 // The race lab's data model: mirrors src/kvm/race/types.ts field for field
@@ -158,6 +165,42 @@ export interface RaceRun {
   unsafe: boolean;
   steps: RaceStep[];
   verdict: RaceVerdict;
+}
+
+// Free play, live: mirrors src/kvm/race/session.ts (checked the same way).
+export type RaceLaneState = 'idle' | 'busy' | 'parked' | 'failed';
+
+export interface RaceOpSpec {
+  name: string;
+  args: string[];
+  help: string;
+}
+
+export type RaceAction =
+  | { kind: 'arm'; lane: RaceLane; points: string[] }
+  | { kind: 'op'; lane: RaceLane; op: string; args: number[] }
+  | { kind: 'release'; lane: RaceLane }
+  | { kind: 'join'; lane: RaceLane };
+
+export interface RaceSessionLane {
+  lane: RaceLane;
+  points: string[];
+  ops: RaceOpSpec[];
+  state: RaceLaneState;
+  parkedAt: string | null;
+  armed: string[];
+}
+
+export interface RaceSessionState {
+  scenario: string;
+  unsafe: boolean;
+  lanes: RaceSessionLane[];
+  steps: number;
+}
+
+export interface RaceActResult {
+  step: RaceStep | null;
+  session: RaceSessionState;
 }
 
 export interface TortureStartOptions {

@@ -82,6 +82,10 @@ export function createVmmClient(): VmmClient {
     stopTorture: guard(() => remote.stopTorture()),
     raceList: guard(() => remote.raceList()),
     raceRun: guard((name: string, unsafe: boolean) => remote.raceRun(name, unsafe)),
+    raceSessionStart: guard((name: string, unsafe: boolean) => remote.raceSessionStart(name, unsafe)),
+    raceSessionAct: guard((action: Parameters<VmmApi['raceSessionAct']>[0]) => remote.raceSessionAct(action)),
+    raceSessionVerdict: guard(() => remote.raceSessionVerdict()),
+    raceSessionEnd: guard(() => remote.raceSessionEnd()),
   };
 
   return {

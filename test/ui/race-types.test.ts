@@ -6,6 +6,8 @@
 // the runtime test only keeps vitest from reporting an empty file.
 import { describe, expect, it } from 'vitest';
 import type * as K from '../../src/kvm/race/types.ts';
+import type * as S from '../../src/kvm/race/session.ts';
+import type { RaceLaneState as KLaneState } from '../../src/kvm/race/engine.ts';
 import type * as U from '../../src/ui/vmm-api.ts';
 
 /**
@@ -26,6 +28,13 @@ export const CHECKS = [
   same<Same<U.RaceStep, K.RaceStep>>(),
   same<Same<U.RaceVerdict, K.RaceVerdict>>(),
   same<Same<U.RaceRun, K.RaceRun>>(),
+  // Free play, live (src/kvm/race/session.ts).
+  same<Same<U.RaceLaneState, KLaneState>>(),
+  same<Same<U.RaceOpSpec, S.RaceOpSpec>>(),
+  same<Same<U.RaceAction, S.RaceAction>>(),
+  same<Same<U.RaceSessionLane, S.RaceSessionLane>>(),
+  same<Same<U.RaceSessionState, S.RaceSessionState>>(),
+  same<Same<U.RaceActResult, S.RaceActResult>>(),
 ];
 
 // The plain form the brief asks for, both ways: a value of one is a value of the other.

@@ -58,8 +58,28 @@ export const STEP_TIMEOUT_MS = 8000;
 const BLOCKED_SETTLE_MS = 120;
 const START_TIMEOUT_MS = 60_000;
 
-/** What a step waits for. */
-export type Expect = { park: string } | 'done' | 'blocked';
+/**
+ * What a step waits for. 'any' (free play, session.ts): whatever happens first,
+ * a park at any armed point, the end of the command, or the lane still busy
+ * after `anySettleMs` (reported as 'blocked'). 'park-or-done': the same
+ * without the settle: wait up to the step timeout.
+ */
+export type Expect = { park: string } | 'done' | 'blocked' | 'any' | 'park-or-done';
+
+/**
+ * Thrown by the engine in setup-only mode (`setupOnly`) when a script reaches
+ * its first recorded step: everything before it (guest memory, watches, the
+ * vCPUs' context) is the scenario's setup, which a free-play session reuses.
+ */
+export class RaceSetupDone extends Error {
+  constructor() {
+    super('race lab: the scenario setup is done');
+    this.name = 'RaceSetupDone';
+  }
+}
+
+/** A lane's state as the controller sees it (free play). */
+export type RaceLaneState = 'idle' | 'busy' | 'parked' | 'failed';
 
 /** A guest write, as the checkers see it. */
 export interface RaceWrite {
@@ -115,6 +135,11 @@ export class RaceEngine {
   private readonly race: Int32Array;
   /** How long one step may take before the lane is reported stuck (ms). */
   stepTimeoutMs = STEP_TIMEOUT_MS;
+  /** Expect 'any': how long a lane may stay busy before the step reports it blocked (ms). */
+  anySettleMs = 1500;
+  /** Stop the script at its first recorded step (RaceSetupDone): free play reuses the setup. */
+  setupOnly = false;
+  private silentDepth = 0;
   /** The controller's own struct kvm (setup only; it never races). */
   readonly kvm: Kvm;
 
@@ -179,6 +204,7 @@ export class RaceEngine {
     const list = this.tlbWatch.get(lane) ?? [];
     const b = laneBase(LANE_INDEX[lane]);
     for (const va of vas) {
+      if (list.includes(va >>> 0)) continue;
       if (list.length >= LANE_WATCH_N) throw new KvmError('EINVAL', `race lab: at most ${LANE_WATCH_N} watched addresses per lane`);
       Atomics.store(this.race, b + LANE_WATCH + list.length, va | 0);
       list.push(va >>> 0);
@@ -203,6 +229,7 @@ export class RaceEngine {
   async command(lane: RaceLane, op: number, args: readonly number[], expect: Expect, text: StepText,
     arm?: { points: string[]; arg?: number }): Promise<Int32Array> {
     this.need(lane);
+    this.endOfSetup();
     const r = this.race;
     const b = laneBase(LANE_INDEX[lane]);
     if (Atomics.load(r, b + LANE_STATE) === LANE_PARKED) {
@@ -237,18 +264,22 @@ export class RaceEngine {
   }
 
   /** Wait for a blocked lane to finish its command (another lane unblocked it); record the step. */
-  async join(lane: RaceLane, text: StepText): Promise<void> {
+  async join(lane: RaceLane, text: StepText, expect: 'done' | 'park-or-done' = 'done'): Promise<void> {
     this.need(lane);
+    this.endOfSetup();
     const p = this.pending.get(lane);
     const what = p ? `${OP_NAMES[p.op] ?? p.op}${fmtArgs(p.op, p.args)}` : 'its command';
-    const outcome = await this.awaitLane(lane, 'done', what);
+    const outcome = await this.awaitLane(lane, expect, what);
     const res = this.finish(lane, outcome);
-    this.record(lane, `${what} finished${p ? describeOutcome(p.op, res, outcome) : ''}`, text);
+    const how = outcome === 'done' ? ` finished${p ? describeOutcome(p.op, res, outcome) : ''}`
+      : outcome === 'blocked' ? ': still blocked' : `: parked at ${outcome}`;
+    this.record(lane, `${what}${how}`, text);
   }
 
   /** Release a parked lane and wait for `expect` (it may park again if armed). */
   async release(lane: RaceLane, expect: Expect, text: StepText, arm?: { points: string[]; arg?: number }): Promise<void> {
     this.need(lane);
+    this.endOfSetup();
     const r = this.race;
     const b = laneBase(LANE_INDEX[lane]);
     const at = Atomics.load(r, b + LANE_PARKED_AT);
@@ -273,8 +304,32 @@ export class RaceEngine {
   /** A command that is setup, not part of the story: run to completion, no step recorded. */
   async silent(lane: RaceLane, op: number, args: readonly number[]): Promise<void> {
     const n = this.steps.length;
-    await this.command(lane, op, args, 'done', { narrative: '' });
+    this.silentDepth++;
+    try {
+      await this.command(lane, op, args, 'done', { narrative: '' });
+    } finally {
+      this.silentDepth--;
+    }
     this.steps.length = n;
+  }
+
+  /** In setup-only mode, a step the story records ends the setup (before anything is posted). */
+  private endOfSetup(): void {
+    if (this.setupOnly && this.silentDepth === 0) throw new RaceSetupDone();
+  }
+
+  /** Has this run a lane `lane`? */
+  hasLane(lane: RaceLane): boolean {
+    return this.threads.has(lane);
+  }
+
+  /** What lane `lane` is doing now, and the pause point it is parked at. */
+  laneStatus(lane: RaceLane): { state: RaceLaneState; parkedAt: string | null } {
+    const b = laneBase(LANE_INDEX[lane]);
+    const st = Atomics.load(this.race, b + LANE_STATE);
+    if (st === LANE_PARKED) return { state: 'parked', parkedAt: pausePointName(Atomics.load(this.race, b + LANE_PARKED_AT)) };
+    if (this.pending.has(lane) || st === LANE_BUSY) return { state: 'busy', parkedAt: null };
+    return { state: st === LANE_ERROR ? 'failed' : 'idle', parkedAt: null };
   }
 
   private arm(lane: RaceLane, arm: { points: string[]; arg?: number } | undefined): void {
@@ -304,11 +359,14 @@ export class RaceEngine {
       const done = Atomics.load(r, b + LANE_DONE_SEQ) === seq && state !== LANE_PARKED;
       if (state === LANE_PARKED) {
         const at = pausePointName(Atomics.load(r, b + LANE_PARKED_AT));
-        if (typeof expect === 'object' && expect.park === at) return at;
+        if ((typeof expect === 'object' && expect.park === at) || expect === 'any' || expect === 'park-or-done') return at;
         throw new KvmError('EINVAL', `race lab: lane ${lane} parked at ${at} during '${what}', expected ${describeExpect(expect)}`);
       }
       if (done) {
-        if (state === LANE_ERROR) throw new KvmError('EFAULT', `race lab: lane ${lane} failed in '${what}': ${readLaneMessage(r, b)}`);
+        if (state === LANE_ERROR) {
+          this.pending.delete(lane); // the command is over: the lane takes the next one
+          throw new KvmError('EFAULT', `race lab: lane ${lane} failed in '${what}': ${readLaneMessage(r, b)}`);
+        }
         if (typeof expect === 'object') {
           throw new KvmError('EAGAIN', `race lab: lane ${lane} finished '${what}' without reaching pause point ${expect.park}`);
         }
@@ -316,6 +374,7 @@ export class RaceEngine {
       }
       const waited = now() - t0;
       if (expect === 'blocked' && waited >= BLOCKED_SETTLE_MS) return 'blocked';
+      if (expect === 'any' && waited >= this.anySettleMs) return 'blocked';
       if (waited >= this.stepTimeoutMs) {
         throw new KvmError('EBUSY', `race lab: lane ${lane} did not ${typeof expect === 'object' ? `reach pause point ${expect.park}` : 'finish'} ` +
           `'${what}' within ${this.stepTimeoutMs} ms (still running: blocked on mmu_lock or a flush ack?)`);
@@ -376,6 +435,7 @@ export class RaceEngine {
 
   /** Record a step the controller did itself (setup the story needs to show). */
   note(lane: RaceLane, action: string, text: StepText): void {
+    this.endOfSetup();
     this.record(lane, action, text);
   }
 

@@ -3,8 +3,13 @@
 //
 // Run makes ONE comlink call (raceRun) that returns the whole recorded run:
 // every step with its snapshot, and the checker's verdict. Stepping, playing,
-// free play and links then only move through that recording, so nothing here
-// calls the worker per step or per frame.
+// replay stops and links then only move through that recording, so nothing
+// here calls the worker per step or per frame.
+//
+// Free play (live) drives a session in the VMM worker instead: the scenario's
+// setup, then one comlink call per user action (arm, an operation, release,
+// wait, verdict), each answered with the step it produced, drawn in the same
+// lane view (race-live.ts, race-live-controls.ts).
 //
 // Lanes are columns (vCPU 0, vCPU 1, host, guest: the scenario's own); steps
 // run down the page in time order. The current step is outlined AND labelled
@@ -17,7 +22,8 @@
 // Readiness for tests, on the panel section: data-race-state (idle | loading |
 // running | ready | error), data-race-scenario, data-race-unsafe,
 // data-race-step, data-race-steps, data-race-verdict (none | pending | clean |
-// oops), data-race-expected (true | false).
+// oops), data-race-expected (true | false), data-race-live (off | starting |
+// on | acting).
 import { h, isAvailable, setAvailable, uniqueId } from '../dom.ts';
 import { userMessage } from '../errors.ts';
 import { reducedMotion } from '../media.ts';
@@ -25,13 +31,17 @@ import { registerPanel } from '../panel.ts';
 import { diffSnapshots, type SnapshotDiff } from '../race-diff.ts';
 import { clampLinkStep, formatRaceFragment, parseRaceFragment, type RaceLink } from '../race-fragment.ts';
 import { nextStop, pausePoints, pointKey, previousStop } from '../race-freeplay.ts';
+import { liveRun } from '../race-live.ts';
+import { liveLaneControls } from '../race-live-controls.ts';
 import { playInterval, RaceCursor } from '../race-nav.ts';
 import {
   changeWord, diffSummary, dirtyText, laneName, noteText, parkedText, runLanes, spteChangeText, spteFlagWords,
   spteText, stepHeading, tlbText, verdictView, WRITEABLE_FLAGS,
 } from '../race-view.ts';
 import type { Session } from '../session.ts';
-import type { RaceLane, RaceRun, RaceScenarioInfo, RaceStep, VmmApi } from '../vmm-api.ts';
+import type {
+  RaceAction, RaceLane, RaceRun, RaceScenarioInfo, RaceSessionState, RaceStep, RaceVerdict, VmmApi,
+} from '../vmm-api.ts';
 
 export const RACE_LAB_DESCRIPTION =
   'Replay a race from locking.txt on the real code, one step at a time: the lanes are the vCPUs, the host and ' +
@@ -65,6 +75,23 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
   const navButtons = [resetBtn, backBtn, playBtn, stepBtn, copyBtn];
 
   const freeplay = h('fieldset', { class: 'race-freeplay', hidden: true });
+
+  // Free play, live: its own buttons, named unlike the replay's and the machine's.
+  const liveStartBtn = h('button', { type: 'button', 'data-testid': 'race-live-start', disabled: true }, 'Start free play');
+  const liveEndBtn = h('button', { type: 'button', disabled: true }, 'End free play');
+  const liveVerdictBtn = h('button', { type: 'button', disabled: true }, 'Check verdict now');
+  const liveStatus = h('p', { class: 'race-status', role: 'status', 'data-testid': 'race-live-status' },
+    'Not started. Start free play sets up the chosen scenario on live lanes, with the Protection setting above.');
+  const liveLanes = h('div', { class: 'race-live-lanes' });
+  const liveBox = h('fieldset', { class: 'race-live', 'data-testid': 'race-live' },
+    h('legend', {}, 'Free play (live): arm pause points and drive the lanes yourself'),
+    h('p', { class: 'race-note' },
+      "Each action runs now, on the scenario's real lane workers, after the scenario's own setup: arm pause points " +
+      '(they stay armed for the lane\'s next commands), issue an operation, release a parked lane, wait for a ' +
+      'blocked one. Each step appears in the lanes below; the checkers judge the state whenever you ask.'),
+    h('div', { class: 'dirty-controls' }, liveStartBtn, liveEndBtn, liveVerdictBtn),
+    liveStatus,
+    liveLanes);
   const laneHeads = h('div', { class: 'race-lane-heads', 'aria-hidden': 'true' });
   const stepList = h('ol', { class: 'race-steps', 'aria-label': 'Steps in time order' });
   const laneView = h('div', {
@@ -87,12 +114,23 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
   let state: State = 'idle';
   /** A link waiting for the scenario list (opened at load) or for its run. */
   let pendingLink: RaceLink | null = null;
+  /** The live free-play session, while one runs. */
+  let live: RaceSessionState | null = null;
+  let liveSteps: RaceStep[] = [];
+  /** The verdict asked for since the last live step, if any. */
+  let liveVerdict: RaceVerdict | null = null;
+  let liveActing = false;
+  /** The lane view shows free-play steps (live, or left by an ended session), not a recorded run. */
+  let runIsLive = false;
+  /** Typed operation arguments, kept across redraws of the live controls. */
+  const liveTyped = new Map<string, string>();
 
   const setState = (s: State) => {
     state = s;
     root.dataset.raceState = s;
     const busy = s === 'loading' || s === 'running';
     runBtn.disabled = busy || api === null || scenarios.length === 0;
+    liveStartBtn.disabled = busy || liveActing || api === null || scenarios.length === 0;
     picker.disabled = busy || scenarios.length === 0;
     protection.disabled = busy;
     // aria-disabled, not disabled: a button that runs out of steps while focused keeps the focus.
@@ -165,6 +203,15 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
 
   function drawStep(): void {
     if (!run) return;
+    if (run.steps.length === 0) {
+      stepList.replaceChildren();
+      counter.textContent = 'No steps yet';
+      for (const b of navButtons) setAvailable(b, false);
+      root.dataset.raceStep = '0';
+      root.dataset.raceSteps = '0';
+      drawVerdict();
+      return;
+    }
     const cur = cursor.step;
     const last = run.steps.length - 1;
     stepList.replaceChildren(...run.steps.map((s) => stepItem(s, cur, last)));
@@ -175,9 +222,10 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
     setAvailable(resetBtn, !cursor.atStart);
     setAvailable(stepBtn, !cursor.atEnd);
     setAvailable(playBtn, !cursor.atEnd || playTimer !== null);
-    setAvailable(copyBtn, true);
-    const l = link();
-    if (l) linkInput.value = linkUrl(l);
+    // A link reopens a recorded run: free-play steps have none.
+    setAvailable(copyBtn, !runIsLive);
+    const l = runIsLive ? null : link();
+    linkInput.value = l ? linkUrl(l) : '';
     copyMsg.textContent = '';
     drawVerdict();
     const d = root.dataset;
@@ -262,7 +310,15 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
       d.raceVerdict = 'none';
       return;
     }
-    if (!cursor.atEnd) {
+    if (runIsLive && !liveVerdict) {
+      verdictBox.replaceChildren(h('p', { class: 'race-verdict-pending' }, live
+        ? 'Free play: press Check verdict now to ask the checkers about the state as it is.'
+        : 'Free play ended without a verdict asked since its last step.'));
+      d.raceVerdict = 'pending';
+      delete d.raceExpected;
+      return;
+    }
+    if (!cursor.atEnd && !runIsLive) {
       verdictBox.replaceChildren(h('p', { class: 'race-verdict-pending' },
         `The checker looks at the final state: the verdict appears at the last step (step ${run.steps.length - 1}).`));
       d.raceVerdict = 'pending';
@@ -273,6 +329,7 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
     d.raceVerdict = v.outcome;
     d.raceExpected = String(v.expected);
     verdictBox.replaceChildren(h('h4', { class: `race-verdict-head race-${v.outcome}` }, v.headline));
+    if (runIsLive) verdictBox.append(h('p', { class: 'race-note' }, `Asked after step ${run.steps.length - 1}, with the lanes as they were then.`));
     if (run.verdict.violations.length) {
       verdictBox.append(h('ul', { class: 'race-violations', 'aria-label': 'Violations' },
         ...run.verdict.violations.map((x) => h('li', {}, x))));
@@ -286,16 +343,17 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
     // Keep only what this run can stop at.
     for (const k of [...armed]) if (!points.some((p) => pointKey(p.lane, p.point) === k)) armed.delete(k);
     freeplay.hidden = false;
-    const legend = h('legend', {}, 'Free play: stop only at these pause points');
+    const legend = h('legend', {}, 'Replay stops (not live): stop the replay only at these pause points');
     if (points.length === 0) {
       freeplay.replaceChildren(legend, h('p', { class: 'race-note' }, 'No lane parks at a pause point in this run.'));
       return;
     }
     freeplay.replaceChildren(legend,
       h('p', { class: 'race-note' },
-        'Arm pause points: Step forward, Step back, Play steps and the arrow keys then jump between the steps ' +
-        'where a lane parks at an armed point. ' +
-        'The run itself is recorded once on the real workers; this chooses where the replay stops.'),
+        'Tick pause points: Step forward, Step back, Play steps and the arrow keys then jump between the steps ' +
+        'where a lane parks at a ticked point. ' +
+        'The run itself is recorded once on the real workers; this only chooses where the replay stops. ' +
+        'To arm points on live lanes, use Free play (live).'),
       ...lanes.filter((l) => points.some((p) => p.lane === l)).map((l) =>
         h('div', { class: 'race-freeplay-lane' }, h('span', { class: 'race-freeplay-lane-name' }, laneName(l)),
           ...points.filter((p) => p.lane === l).map((p) => {
@@ -308,17 +366,147 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
           }))));
   };
 
+  // ── free play, live ──
+  const setLive = (phase: 'off' | 'starting' | 'on' | 'acting') => {
+    root.dataset.raceLive = phase;
+    liveEndBtn.disabled = phase === 'off' || phase === 'starting' || phase === 'acting';
+    liveVerdictBtn.disabled = phase !== 'on';
+    setState(state);
+  };
+
+  /** Redraw the live controls and the lane view from the session and its steps. */
+  const drawLive = (focusKey: string | null) => {
+    if (!live) {
+      liveLanes.replaceChildren();
+      return;
+    }
+    liveLanes.replaceChildren(...liveLaneControls(live, {
+      act: (a) => void liveAct(a),
+      problem: (t) => {
+        liveStatus.textContent = t;
+      },
+      busy: liveActing,
+    }, liveTyped));
+    run = liveRun(live, liveSteps, liveVerdict);
+    runIsLive = true;
+    cursor.load(run.steps.length);
+    if (run.steps.length > 0) cursor.goTo(run.steps.length - 1);
+    setState(state);
+    drawStep();
+    if (focusKey) liveLanes.querySelector<HTMLElement>(`[data-live-key="${CSS.escape(focusKey)}"]:not(:disabled)`)?.focus();
+  };
+
+  const focusedLiveKey = (): string | null => {
+    const el = document.activeElement;
+    return el instanceof HTMLElement && liveLanes.contains(el) ? el.dataset.liveKey ?? null : null;
+  };
+
+  const startLive = async () => {
+    const s = selected();
+    if (!api || !s || liveActing || state === 'running') return;
+    stopPlay();
+    const unsafe = !protection.checked;
+    liveActing = true;
+    setLive('starting');
+    liveStatus.textContent = `Setting up ${s.name} on live lanes, protection ${unsafe ? 'off' : 'on'}…`;
+    try {
+      const st = await api.raceSessionStart(s.name, unsafe);
+      live = st;
+      liveSteps = [];
+      liveVerdict = null;
+      lanes = runLanes(s, liveRun(st, [], null));
+      diffs = [];
+      armed.clear(); // replay stops do not apply to live steps
+      freeplay.hidden = true;
+      root.dataset.raceScenario = st.scenario;
+      root.dataset.raceUnsafe = String(st.unsafe);
+      liveStatus.textContent = `Free play on ${st.scenario} (protection ${st.unsafe ? 'off' : 'on'}): set up, no steps yet. Arm points and issue operations below.`;
+      status.textContent = 'Free play (live): the lanes show the steps you make.';
+      liveActing = false;
+      setLive('on');
+      drawLanes();
+      drawLive(null);
+    } catch (e) {
+      liveActing = false;
+      live = null;
+      setLive('off');
+      liveStatus.textContent = `Free play could not start: ${userMessage(e)}`;
+    }
+  };
+
+  /** One action on the live session; its step joins the lanes. */
+  const liveAct = async (a: RaceAction) => {
+    if (!api || !live || liveActing) return;
+    const key = focusedLiveKey();
+    liveActing = true;
+    setLive('acting');
+    drawLive(null);
+    liveStatus.textContent = a.kind === 'arm' ? `Arming ${laneName(a.lane)}…` : `${laneName(a.lane)}: running…`;
+    try {
+      const r = await api.raceSessionAct(a);
+      live = r.session;
+      if (r.step) {
+        liveSteps.push(r.step);
+        diffs.push(diffSnapshots(liveSteps.length > 1 ? liveSteps[liveSteps.length - 2].snapshot : null, r.step.snapshot));
+        liveVerdict = null;
+        liveStatus.textContent = `Step ${r.step.index}: ${laneName(r.step.lane)}: ${r.step.action}`;
+      } else if (a.kind === 'arm') {
+        liveStatus.textContent = `${laneName(a.lane)} armed at: ${a.points.length ? a.points.join(', ') : 'nothing'}.`;
+      }
+    } catch (e) {
+      liveStatus.textContent = `Refused: ${userMessage(e)}`;
+    }
+    liveActing = false;
+    if (live) {
+      setLive('on');
+      drawLive(key);
+    }
+  };
+
+  const askVerdict = async () => {
+    if (!api || !live || liveActing) return;
+    liveActing = true;
+    setLive('acting');
+    try {
+      liveVerdict = await api.raceSessionVerdict();
+      liveStatus.textContent = 'The checkers looked at the state as it is now: see the verdict below the lanes.';
+    } catch (e) {
+      liveStatus.textContent = `The verdict failed: ${userMessage(e)}`;
+    }
+    liveActing = false;
+    setLive('on');
+    drawLive(null);
+  };
+
+  /** End the live session (if any) and leave its steps on screen as they are. */
+  async function endLive(why: string): Promise<void> {
+    if (!live) return;
+    live = null;
+    liveActing = false;
+    liveLanes.replaceChildren();
+    setLive('off');
+    if (runIsLive && run) drawStep();
+    liveStatus.textContent = why;
+    try {
+      await api?.raceSessionEnd();
+    } catch {
+      // the session is gone either way
+    }
+  }
+
   // ── running ──
   const startRun = async (fromLink: RaceLink | null) => {
     const s = selected();
-    if (!api || !s) return;
+    if (!api || !s || liveActing) return;
     stopPlay();
+    if (live) await endLive('Free play ended: Run scenario replaced it with a recorded run.');
     const unsafe = !protection.checked;
     setState('running');
     status.textContent = `Running ${s.name} with the protection ${unsafe ? 'off' : 'on'}…`;
     try {
       const r = await api.raceRun(s.name, unsafe);
       run = r;
+      runIsLive = false;
       lanes = runLanes(s, r);
       diffs = r.steps.map((st, i) => diffSnapshots(i > 0 ? r.steps[i - 1].snapshot : null, st.snapshot));
       cursor.load(r.steps.length);
@@ -454,6 +642,9 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
       copyMsg.textContent = 'Copying was refused: the link is selected, press Ctrl+C (⌘C) to copy it.';
     }
   });
+  liveStartBtn.addEventListener('click', () => void startLive());
+  liveEndBtn.addEventListener('click', () => void endLive('Free play ended: its lanes are stopped; the steps stay on screen.'));
+  liveVerdictBtn.addEventListener('click', () => void askVerdict());
   window.addEventListener('hashchange', readFragment);
 
   const label = (forId: string, text: string, control: HTMLElement, ...more: (HTMLElement | string)[]) =>
@@ -467,6 +658,7 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
       root = body.parentElement ?? body;
       root.dataset.raceState = 'idle';
       root.dataset.raceVerdict = 'none';
+      root.dataset.raceLive = 'off';
       body.append(
         h('div', { class: 'dirty-controls race-controls' },
           label(ids.pick, 'Scenario', picker),
@@ -480,6 +672,7 @@ export function registerRaceLabPanel(api: VmmApi | null, session: Session | null
           resetBtn, backBtn, playBtn, stepBtn, counter),
         h('div', { class: 'dirty-controls race-linkbar' },
           label(ids.link, 'Link to this step', linkInput), copyBtn, copyMsg),
+        liveBox,
         freeplay,
         help,
         laneView,

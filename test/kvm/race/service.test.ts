@@ -10,7 +10,11 @@ describe('VmmService race lab', () => {
 
   it('lists the scenarios and runs one both ways, structured-clone safe', async () => {
     const list = await svc.raceList();
-    expect(list.map((s) => s.name)).toEqual(['aba-indirect', 'aba-direct', 'aba-pinned', 'lost-dirty-bit', 'stale-tlb', 'dekker']);
+    expect(list.map((s) => s.name)).toEqual([
+      'aba-indirect', 'aba-direct', 'aba-pinned', 'lost-dirty-bit', 'stale-tlb',
+      'get-vs-store-a', 'get-vs-store-b', 'get-vs-store-c', 'get-vs-store-d', 'fastpf-vs-get', 'fastpf-vs-zap',
+      'dekker', 'notifier-vs-slow-fault',
+    ]);
     const safe = await svc.raceRun('dekker', false);
     const unsafe = await svc.raceRun('dekker', true);
     expect(structuredClone(unsafe)).toEqual(unsafe);
