@@ -163,7 +163,7 @@ function printStep(s: RaceStep, quotes: boolean): void {
   const tlb = s.snapshot.tlb.map((t) => `vcpu${t.vcpu} 0x${t.gva.toString(16)} -> pfn 0x${t.pfn.toString(16)} ${t.writable ? 'W' : 'R'}`);
   out(`      tlb: ${tlb.length > 0 ? tlb.join('; ') : '(no entries)'}`);
   const n = s.snapshot.notes;
-  const modes = Object.keys(n).filter((k) => k.endsWith('.mode') || k.endsWith('.lane') || k.startsWith('mmu_notifier')).map((k) => `${k}=${n[k]}`);
+  const modes = Object.keys(n).filter((k) => k.endsWith('.mode') || k.endsWith('.lane') || k.endsWith('.walk') || k.startsWith('mmu_notifier')).map((k) => `${k}=${n[k]}`);
   out(`      ${modes.join(', ')}`);
   out(`      ${s.narrative}`);
   if (quotes && s.quote !== null) out(`      locking.txt: "${s.quote}"`);

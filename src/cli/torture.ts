@@ -27,6 +27,10 @@ const OPTIONS: OptionSpecs = {
 
 /** Switches whose loss the dirty-log check itself can see; the others have targeted tests. */
 const TORTURE_DETECTS = new Set(['no-flush']);
+/** Switches whose targeted replay is a race-lab scenario (`webkvm race NAME --unsafe`). */
+const RACE_REPLAY: Record<string, string> = {
+  'no-notifier-retry': 'notifier-vs-slow-fault', 'no-entry-order': 'dekker-entry', 'no-walk-mode': 'walk-vs-free',
+};
 
 export const TORTURE_HELP = `usage: webkvm torture [options]\n\noptions:\n${formatOptions(OPTIONS)}\n\n` +
   `--unsafe NAME, one of:\n${Object.entries(UNSAFE_HELP).map(([n, h]) => `  ${n.padEnd(15)}${h}`).join('\n')}\n` +
@@ -57,8 +61,9 @@ export async function tortureCommand(argv: string[]): Promise<number> {
     out(`torture: ${vcpus} vCPUs x ${opts.pages} pages, mode ${mode}${opts.hostOps ? ', host ops' : ''}` +
       `${unsafeArg ? `, UNSAFE ${unsafeArg}` : ''}, ${seconds} s`);
     if (unsafeArg && !TORTURE_DETECTS.has(unsafeArg)) {
-      // no-notifier-retry has no test/kvm/unsafe-*.test.ts: its targeted replay is the race lab's.
-      const replay = unsafeArg === 'no-notifier-retry' ? "'webkvm race notifier-vs-slow-fault --unsafe'"
+      // Switches with no test/kvm/unsafe-*.test.ts: their targeted replay is the race lab's.
+      const race = RACE_REPLAY[unsafeArg];
+      const replay = race !== undefined ? `'webkvm race ${race} --unsafe'`
         : `test/kvm/unsafe-${unsafeArg === 'no-mode-order' ? 'mode-order' : unsafeArg}.test.ts`;
       out(`torture: note: the dirty-log check cannot see what '${unsafeArg}' loses; ${replay} replays it`);
     }

@@ -43,6 +43,7 @@ import {
   RACE_ARMED, RACE_FLAG_PIN_INDIRECT, RACE_FLAGS, RP_FAST_PF_BEFORE_CMPXCHG, RP_FAST_PF_BEFORE_MARK, RP_SLOW_PF_AFTER_PFN,
   racePoint,
 } from './race/pause-points.ts';
+import { raceWalkBegin, raceWalkEnd } from './race/walk-record.ts';
 
 /** Walk again: the mapping was fixed, changed, or the fault must start over. */
 export const RET_PF_RETRY = 1;
@@ -97,6 +98,7 @@ export function fastPageFault(vcpu: KvmVcpuMmu, root: number, vaddr: number): nu
   } else {
     const sp = spteToPfn(l2);
     const index = (vaddr >>> 12) & 0x3ff;
+    if (vm.race[RACE_ARMED] !== 0) raceWalkBegin(vm, sp, sp * PAGE_WORDS + index); // race lab
     const spte = Atomics.load(spt, sp * PAGE_WORDS + index);
     if (!isRmapSpte(spte)) {
       ret = RET_PF_RETRY;
@@ -112,6 +114,7 @@ export function fastPageFault(vcpu: KvmVcpuMmu, root: number, vaddr: number): nu
       ret = RET_PF_RETRY;
     }
   }
+  if (vm.race[RACE_ARMED] !== 0) raceWalkEnd(vm); // race lab
   vcpu.requests.walkShadowPageLocklessEnd();
   if (ret === RET_PF_INVALID) vcpu.stat(KVCPU_STAT_FAST_PF_TO_SLOW);
   return ret;

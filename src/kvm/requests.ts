@@ -51,8 +51,10 @@ import { nowMs } from './locks.ts';
 import { EV_TLB_FLUSH, flushEventA, kvmEvent, kvmEventsOn } from './events.ts';
 import type { VmShared } from './shm.ts';
 import { VCPU_STRIDE, VCPU_WAKE } from './vcpu-ctl.ts';
-import { kvmUnsafe, UNSAFE_NO_MODE_ORDER } from './unsafe.ts';
-import { RACE_ARMED, RP_ENTER_AFTER_MODE, RP_REQUEST_BETWEEN, racePoint } from './race/pause-points.ts';
+import { kvmUnsafe, UNSAFE_NO_ENTRY_ORDER, UNSAFE_NO_MODE_ORDER, UNSAFE_NO_WALK_MODE } from './unsafe.ts';
+import {
+  RACE_ARMED, RP_ENTER_AFTER_MODE, RP_ENTER_BEFORE_MODE, RP_REQUEST_BETWEEN, racePoint,
+} from './race/pause-points.ts';
 
 export {
   EXITING_GUEST_MODE, FLUSH_CAUSE_DIRTY_LOG, FLUSH_CAUSE_MMU_NOTIFIER, FLUSH_CAUSE_NAMES, FLUSH_CAUSE_REMOTE_FENCE,
@@ -341,6 +343,8 @@ export class KvmVcpuRequests {
 
   /** walk_shadow_page_lockless_begin: a lockless walk is about to read shadow pages. */
   walkShadowPageLocklessBegin(): void {
+    // 'no-walk-mode' (unsafe.ts): the walk is not announced, so a zapper's flush does not wait for it.
+    if ((kvmUnsafe(this.vm) & UNSAFE_NO_WALK_MODE) !== 0) return;
     Atomics.store(this.words, this.mode, READING_SHADOW_PAGE_TABLES);
   }
 
@@ -350,6 +354,10 @@ export class KvmVcpuRequests {
   }
 
   private enter(): void {
+    if ((kvmUnsafe(this.vm) & UNSAFE_NO_ENTRY_ORDER) !== 0) {
+      this.enterRequestsFirst();
+      return;
+    }
     for (;;) {
       Atomics.store(this.words, this.mode, IN_GUEST_MODE);
       if (this.vm.race[RACE_ARMED] !== 0) racePoint(this.vm, RP_ENTER_AFTER_MODE, this.vcpuId); // race lab
@@ -357,6 +365,18 @@ export class KvmVcpuRequests {
       Atomics.store(this.words, this.mode, OUTSIDE_GUEST_MODE);
       this.processRequests();
     }
+  }
+
+  /**
+   * The 'no-entry-order' switch (unsafe.ts): check the requests first, store
+   * IN_GUEST_MODE after. A request published in between finds the vCPU
+   * OUTSIDE_GUEST_MODE, so its requester neither kicks nor waits, and the vCPU
+   * runs guest code with the request pending (T2 broken from the vCPU's side).
+   */
+  private enterRequestsFirst(): void {
+    while (Atomics.load(this.words, this.req) !== 0) this.processRequests();
+    if (this.vm.race[RACE_ARMED] !== 0) racePoint(this.vm, RP_ENTER_BEFORE_MODE, this.vcpuId); // race lab
+    Atomics.store(this.words, this.mode, IN_GUEST_MODE);
   }
 
   /** Take the request word and act on it. Outside guest mode. */

@@ -49,12 +49,31 @@ export const UNSAFE_NO_MODE_ORDER = 1 << 3;
  */
 export const UNSAFE_NO_NOTIFIER_RETRY = 1 << 4;
 
+/**
+ * vcpu_enter_guest checks the requests *before* it stores IN_GUEST_MODE (the
+ * vCPU's half of §2.8's handshake, T2): a requester that publishes its request
+ * in between reads the mode as OUTSIDE_GUEST_MODE, neither kicks nor waits,
+ * and the vCPU runs guest code with the request pending and its stale TLB.
+ * Read only on the guest-entry path (requests.ts), which already does atomics.
+ */
+export const UNSAFE_NO_ENTRY_ORDER = 1 << 5;
+
+/**
+ * walk_shadow_page_lockless_begin does not publish READING_SHADOW_PAGE_TABLES
+ * (§2.8, F7): a zapper's remote flush sees the walker OUTSIDE_GUEST_MODE, does
+ * not wait for it, and frees (and the next fault reuses) the shadow page the
+ * walker is still reading. Read only at the start of a lockless walk.
+ */
+export const UNSAFE_NO_WALK_MODE = 1 << 6;
+
 export const UNSAFE_NAMES: Record<string, number> = {
   'no-flush': UNSAFE_NO_FLUSH_AFTER_WRPROT,
   'indirect-fast': UNSAFE_INDIRECT_FAST_PF,
   'plain-clear': UNSAFE_PLAIN_SPTE_CLEAR,
   'no-mode-order': UNSAFE_NO_MODE_ORDER,
   'no-notifier-retry': UNSAFE_NO_NOTIFIER_RETRY,
+  'no-entry-order': UNSAFE_NO_ENTRY_ORDER,
+  'no-walk-mode': UNSAFE_NO_WALK_MODE,
 };
 
 /** One line per switch: what it removes (for --help and the Torture panel). */
@@ -64,10 +83,18 @@ export const UNSAFE_HELP: Record<string, string> = {
   'plain-clear': 'plain load+store instead of xchg on volatile SPTEs (F4/F5, lost dirty bit)',
   'no-mode-order': 'request published after reading vcpu->mode (T2, missed flush request)',
   'no-notifier-retry': 'slow fault ignores the MMU-notifier seq/count (T4, SPTE maps a freed pfn)',
+  'no-entry-order': 'guest entry checks requests before storing IN_GUEST_MODE (T2, missed flush request)',
+  'no-walk-mode': 'lockless walk without READING_SHADOW_PAGE_TABLES (F7, shadow page freed under the walker)',
 };
 
+/**
+ * The switched-off protections. A plain load, not Atomics.load: it is read on
+ * every fault and guest entry, changes only when a test or the lab flips a
+ * switch (kvmSetUnsafe stores it atomically), and a thread seeing the change a
+ * little late is harmless.
+ */
 export function kvmUnsafe(vm: VmShared): number {
-  return Atomics.load(vm.kvm, KVM_UNSAFE);
+  return vm.kvm[KVM_UNSAFE]!;
 }
 
 /** Switch protections off (bits set) or back on (0). */

@@ -22,6 +22,10 @@
 //                           page. §6 T4, §7.9: a fault that looked its pfn
 //                           up before an MMU-notifier invalidation must not
 //                           install it after.
+//   lockless walk           no fast page fault's lockless walk saw the leaf
+//                           shadow page it was reading freed, or freed and
+//                           reused, before it ended (walk-record.ts): §6 F7,
+//                           §2.8 "page tables are never freed under a walker".
 import {
   HOST_PTE_PRESENT, HOST_PTE_SWAPPED, ROLE_INVALID, SP_FLAG_IN_USE, SP_FLAGS, SP_META_WORDS, SP_ROLE,
 } from '../fields.ts';
@@ -30,6 +34,7 @@ import { kvmMmuPageGetGfn, spLevel } from '../mmu-page.ts';
 import { PAGE_WORDS } from '../shm.ts';
 import { isLastSpte, isShadowPresentPte, spteToPfn } from '../spte.ts';
 import type { RaceEngine, RaceWrite } from './engine.ts';
+import { raceBadWalk } from './walk-record.ts';
 
 export interface RaceCheckResult {
   checker: string;
@@ -122,7 +127,21 @@ export function checkSptesMatchHost(e: RaceEngine): RaceCheckResult {
   return { checker: 'SPTEs match the host', violations };
 }
 
-export const ALL_CHECKERS = [checkDirtyLogCompleteness, checkStaleTlb, checkHostDirtyFlag, checkSptesMatchHost];
+/** F7: what the walkers recorded (vCPU lanes 0 and 1). */
+export function checkLocklessWalk(e: RaceEngine): RaceCheckResult {
+  const violations: string[] = [];
+  for (const lane of [0, 1]) {
+    const w = raceBadWalk(e.vm, lane);
+    if (w === null) continue;
+    const fate = w.now < 0 ? 'freed' : `freed and reused (now it shadows gfn ${hex(w.now)})`;
+    violations.push(`vCPU ${lane}'s lockless walk (fast page fault) was reading shadow page ${w.sp} (gfn ${hex(w.gfn)} when it ` +
+      `entered) and the page was ${fate} before the walk ended${w.count > 1 ? ` (${w.count} such walks)` : ''}: a page table ` +
+      'was freed under a walker whose remote-flush acknowledgement nobody waited for');
+  }
+  return { checker: 'lockless walk', violations };
+}
+
+export const ALL_CHECKERS = [checkDirtyLogCompleteness, checkStaleTlb, checkHostDirtyFlag, checkSptesMatchHost, checkLocklessWalk];
 
 /** Run every checker; `checker` names those that found something (or all, when clean). */
 export function runCheckers(e: RaceEngine): RaceCheckResult {

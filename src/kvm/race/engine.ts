@@ -37,6 +37,7 @@ import {
   LANE_PARKED_AT, LANE_PARK_SEQ, LANE_RELEASE, LANE_RESULT, LANE_STATE, LANE_TLB_READ, LANE_TLB_WRITE, LANE_WATCH, LANE_WATCH_N,
   RACE_ARMED, RACE_BELL, RACE_COLLECT, RACE_FLAGS, laneBase, pausePointByName, pausePointName,
 } from './pause-points.ts';
+import { describeRaceWalk } from './walk-record.ts';
 import type { RaceDirty, RaceLane, RaceSnapshot, RaceSpte, RaceStep, RaceTlbEntry } from './types.ts';
 
 /** Starts one lane thread (Node worker_threads or a Web Worker). */
@@ -563,6 +564,8 @@ export class RaceEngine {
       if (v >= 0) {
         n[`vcpu${v}.mode`] = MODE_NAMES[Atomics.load(vm.kvmVcpu, v * KVCPU_WORDS + KVCPU_MODE)] ?? '?';
         n[`vcpu${v}.requests`] = `0x${(Atomics.load(vm.kvmVcpu, v * KVCPU_WORDS + KVCPU_REQUESTS) >>> 0).toString(16)}`;
+        const walk = describeRaceWalk(vm, LANE_INDEX[l]); // walk-vs-free: the page a lockless walk is in
+        if (walk !== null) n[`vcpu${v}.walk`] = walk;
       }
       const b = laneBase(LANE_INDEX[l]);
       const st = Atomics.load(this.race, b + LANE_STATE);
@@ -619,7 +622,7 @@ function fmtArgs(op: number, args: readonly number[]): string {
   switch (op) {
     case 5: return ` ${hex(args[1])} to ${hex(args[0])}`;
     case 6: return ` from ${hex(args[0])}`;
-    case 10: case 12: case 13: return ` gfn ${hex(args[0])}`;
+    case 10: case 12: case 13: case 16: return ` gfn ${hex(args[0])}`;
     case 11: return ` gfns ${hex(args[0])}, ${hex(args[1])}`;
     case 14: return ' (slot 0)';
     default: return '';
@@ -632,6 +635,7 @@ function describeOutcome(op: number, res: Int32Array, outcome: string): string {
   if (op === 5 || op === 6) return `: ${res[1] === 1 ? 'TLB hit' : 'TLB miss, walked'}, host pfn 0x${(res[0]! >>> 12).toString(16)}`;
   if (op === 14) return `: ${res[0]} page(s) reported`;
   if (op === 10) return res[0] === 1 ? ': swapped out' : ': not resident';
+  if (op === 16) return res[0]! >= 0 ? `: shadow page ${res[0]} unlinked, TLBs flushed, page freed` : ': no shadow page maps it';
   return '';
 }
 

@@ -34,6 +34,7 @@ import {
   LANE_OP, LANE_RESULT, LANE_STATE, LANE_TLB_READ, LANE_TLB_WRITE, LANE_WATCH, LANE_WATCH_N, RACE_ARMED,
   RACE_COLLECT, RACE_COLLECT_WORDS, laneBase, raceBell, raceSetLane,
 } from './pause-points.ts';
+import { raceZapDirectPageOf } from './zap-page.ts';
 
 export interface RaceLaneInit {
   hv: SharedArrayBuffer;
@@ -70,12 +71,14 @@ export const OP_ZAP = 13;
 export const OP_GET_LOG = 14;
 /** Host: kvm_flush_remote_tlbs. */
 export const OP_FLUSH = 15;
+/** Host: zap the direct shadow page mapping gfn: unlink, flush (waiting for walkers), free (args: gfn). Result: its index or -1. */
+export const OP_ZAP_SP = 16;
 
 export const OP_NAMES: Record<number, string> = {
   [OP_QUIT]: 'quit', [OP_CONTEXT]: 'context', [OP_ENTER]: 'enter guest', [OP_EXIT]: 'exit guest',
   [OP_STORE]: 'store', [OP_LOAD]: 'load', [OP_POLL]: 'poll requests', [OP_SWAP_OUT]: 'swap out',
   [OP_KSM_MERGE]: 'KSM merge', [OP_MIGRATE]: 'migrate', [OP_ZAP]: 'MMU-notifier zap',
-  [OP_GET_LOG]: 'GET_DIRTY_LOG', [OP_FLUSH]: 'kvm_flush_remote_tlbs',
+  [OP_GET_LOG]: 'GET_DIRTY_LOG', [OP_FLUSH]: 'kvm_flush_remote_tlbs', [OP_ZAP_SP]: 'zap shadow page',
 };
 
 /** A bus with no devices: the scenarios touch RAM only. */
@@ -190,6 +193,9 @@ function hostOp(kvm: Kvm, op: number, a: Int32Array, res: Int32Array, r: Int32Ar
     }
     case OP_FLUSH:
       kvmFlushRemoteTlbs(kvm, FLUSH_CAUSE_ZAP);
+      return;
+    case OP_ZAP_SP:
+      res[0] = raceZapDirectPageOf(kvm, a[0]!);
       return;
     default:
       throw new KvmError('EINVAL', `host lane: unknown command ${op}`);

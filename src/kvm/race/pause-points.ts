@@ -24,6 +24,12 @@
 //     walker's protection against a page-table free under it (§2.8): no
 //     scenario frees a shadow page while a walker is parked (the ABA only zaps
 //     a leaf SPTE), and locking.txt's own race diagrams ignore it too;
+//   - 'fast-pf:walking' keeps the walker's mode on purpose: a flush waits for
+//     it (that is §2.8's protection of a lockless walk against a page-table
+//     free, replayed by walk-vs-free), so the scenario releases the walker
+//     next (the engine reports the zapper as blocked meanwhile);
+//   - 'enter:before-mode' (only with 'no-entry-order') parks outside guest
+//     mode: nothing waits for it;
 //   - 'enter:after-mode' keeps IN_GUEST_MODE on purpose (it *is* the race):
 //     a requester that sees it waits for its ack, so the scenario releases the
 //     vCPU next (the engine reports the requester as blocked meanwhile);
@@ -63,6 +69,10 @@ export const RP_ENTER_AFTER_MODE = 10;
 export const RP_NOTIFIER_BEFORE_END = 11;
 /** MMU notifier: invalidate_range_start done (count raised, SPTEs zapped, flushed); the host PTE change and _end are next. */
 export const RP_NOTIFIER_AFTER_START = 12;
+/** vcpu_enter_guest with 'no-entry-order': the requests were checked (none); mode = IN_GUEST_MODE is next. */
+export const RP_ENTER_BEFORE_MODE = 13;
+/** fastPageFault: in its lockless walk, holding a leaf shadow page; reading the SPTE is next. Keeps the walker's mode. */
+export const RP_FAST_PF_WALKING = 14;
 
 export interface PausePointInfo {
   id: number;
@@ -86,6 +96,8 @@ export const PAUSE_POINTS: readonly PausePointInfo[] = [
   { id: RP_ENTER_AFTER_MODE, name: 'enter:after-mode', where: 'KvmVcpuRequests.enter (requests.ts)', holdsMmuLock: false },
   { id: RP_NOTIFIER_BEFORE_END, name: 'notifier:before-end', where: 'underInvalidation (host-ops.ts)', holdsMmuLock: false },
   { id: RP_NOTIFIER_AFTER_START, name: 'notifier:after-start', where: 'kvmMmuNotifierInvalidateRangeStart (mmu-notifier.ts)', holdsMmuLock: false },
+  { id: RP_ENTER_BEFORE_MODE, name: 'enter:before-mode', where: "KvmVcpuRequests.enterRequestsFirst (requests.ts, 'no-entry-order' only)", holdsMmuLock: false },
+  { id: RP_FAST_PF_WALKING, name: 'fast-pf:walking', where: 'fastPageFault (fault.ts): keeps the walker\'s mode, a flush waits for it', holdsMmuLock: false },
 ];
 
 export function pausePointName(id: number): string {
@@ -132,6 +144,14 @@ export const LANE_WATCH_N = 4;
 export const LANE_TLB_READ = 24; // per watched va: host pfn of the hart's read entry, -1 none
 export const LANE_TLB_WRITE = 28; // per watched va: host pfn of the hart's write entry, -1 none
 export const LANE_PARK_SEQ = 32; // bumped at every park: tells a new park from the one being released
+// The lockless walk record (walk-record.ts), written by a vCPU lane's fast page fault:
+export const LANE_WALK_SP = 33; // 1 + the leaf shadow page the walk is in, 0 when not walking
+export const LANE_WALK_GFN = 34; // that page's SP_GFN when the walk entered it
+export const LANE_WALK_ROLE = 35; // and its SP_ROLE
+export const LANE_WALK_BAD = 36; // walks whose page was freed or reused before they ended
+export const LANE_WALK_BAD_SP = 37; // the last such walk: its shadow page,
+export const LANE_WALK_BAD_GFN = 38; // the page's SP_GFN when the walk entered it,
+export const LANE_WALK_BAD_NOW = 39; // and its SP_GFN when the walk ended (-1: free)
 export const LANE_MSG = 40; // error text, ASCII, LANE_MSG_WORDS * 4 bytes, NUL-padded
 export const LANE_MSG_WORDS = 24;
 
@@ -166,6 +186,11 @@ export function raceSetLane(lane: number, vcpu: number, publish: (() => void) | 
   beforePark = publish;
 }
 
+/** This thread's lane index, or -1 (not a race-lab lane). */
+export function raceLaneIndex(): number {
+  return laneIndex;
+}
+
 /** Park here if this thread is a lane armed for `point` (see the file comment). */
 export function racePoint(vm: VmShared, point: number, arg: number): void {
   if (laneIndex < 0) return;
@@ -182,7 +207,8 @@ function park(vm: VmShared, r: Int32Array, b: number, point: number, arg: number
   // See the file comment: a parked vCPU must not make a flush requester wait.
   const modeAt = laneVcpu >= 0 ? laneVcpu * KVCPU_WORDS + KVCPU_MODE : -1;
   const saved = modeAt >= 0 ? Atomics.load(vm.kvmVcpu, modeAt) : OUTSIDE_GUEST_MODE;
-  const outside = modeAt >= 0 && point !== RP_ENTER_AFTER_MODE && saved !== OUTSIDE_GUEST_MODE && saved !== IN_GUEST_MODE;
+  const keep = point === RP_ENTER_AFTER_MODE || point === RP_FAST_PF_WALKING;
+  const outside = modeAt >= 0 && !keep && saved !== OUTSIDE_GUEST_MODE && saved !== IN_GUEST_MODE;
   if (outside) Atomics.store(vm.kvmVcpu, modeAt, OUTSIDE_GUEST_MODE);
   if (beforePark !== null) beforePark();
   const rel = Atomics.load(r, b + LANE_RELEASE);

@@ -24,7 +24,7 @@ import { runCheckers } from './checkers.ts';
 import { RACE_RAM, RaceEngine, RaceSetupDone, type RaceLaneSpawner, type RaceLaneState } from './engine.ts';
 import {
   OP_CONTEXT, OP_ENTER, OP_EXIT, OP_FLUSH, OP_GET_LOG, OP_KSM_MERGE, OP_LOAD, OP_MIGRATE, OP_POLL, OP_STORE, OP_SWAP_OUT,
-  OP_ZAP,
+  OP_ZAP, OP_ZAP_SP,
 } from './lane.ts';
 import { PAUSE_POINTS } from './pause-points.ts';
 import type { RaceScenario } from './scenario.ts';
@@ -94,6 +94,7 @@ const HOST_OPS: readonly OpDef[] = [
   { name: 'zap', op: OP_ZAP, args: ['gfn'], help: 'MMU-notifier invalidate_range_start + _end of the page' },
   { name: 'get-log', op: OP_GET_LOG, args: [], help: 'KVM_GET_DIRTY_LOG of slot 0 (exchange, write-protect, flush)' },
   { name: 'flush', op: OP_FLUSH, args: [], help: 'kvm_flush_remote_tlbs' },
+  { name: 'zap-page', op: OP_ZAP_SP, args: ['gfn'], help: 'zap the direct shadow page mapping gfn: unlink, flush (waits for lockless walkers), free' },
 ];
 
 /** The code paths each kind of lane runs, by pause-point prefix (new points of those paths join by name). */

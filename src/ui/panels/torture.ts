@@ -31,6 +31,8 @@ const UNSAFE_CHOICES: [string, string][] = [
   ['plain-clear', 'plain-clear: plain store on volatile SPTEs (F4)'],
   ['no-mode-order', 'no-mode-order: request after reading vcpu->mode (T2)'],
   ['no-notifier-retry', 'no-notifier-retry: fault ignores the notifier sequence (T4)'],
+  ['no-entry-order', 'no-entry-order: guest entry checks requests before its mode (T2)'],
+  ['no-walk-mode', 'no-walk-mode: lockless walk not announced, page freed under it (F7)'],
 ];
 const MODES: [DirtyMode, string][] = [['bitmap', 'bitmap (GET)'], ['clear', 'bitmap + CLEAR'], ['ring', 'dirty ring']];
 

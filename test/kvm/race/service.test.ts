@@ -13,7 +13,7 @@ describe('VmmService race lab', () => {
     expect(list.map((s) => s.name)).toEqual([
       'aba-indirect', 'aba-direct', 'aba-pinned', 'lost-dirty-bit', 'stale-tlb',
       'get-vs-store-a', 'get-vs-store-b', 'get-vs-store-c', 'get-vs-store-d', 'fastpf-vs-get', 'fastpf-vs-zap',
-      'dekker', 'notifier-vs-slow-fault',
+      'dekker', 'dekker-entry', 'notifier-vs-slow-fault', 'walk-vs-free',
     ]);
     const safe = await svc.raceRun('dekker', false);
     const unsafe = await svc.raceRun('dekker', true);

@@ -6,6 +6,7 @@ import { abaDirect } from './aba-direct.ts';
 import { abaIndirect } from './aba-indirect.ts';
 import { abaPinned } from './aba-pinned.ts';
 import { dekker } from './dekker.ts';
+import { dekkerEntry } from './dekker-entry.ts';
 import { fastpfVsGet } from './fastpf-vs-get.ts';
 import { fastpfVsZap } from './fastpf-vs-zap.ts';
 import { getVsStoreA } from './get-vs-store-a.ts';
@@ -15,11 +16,12 @@ import { getVsStoreD } from './get-vs-store-d.ts';
 import { lostDirtyBit } from './lost-dirty-bit.ts';
 import { notifierVsSlowFault } from './notifier-vs-slow-fault.ts';
 import { staleTlb } from './stale-tlb.ts';
+import { walkVsFree } from './walk-vs-free.ts';
 
 export const RACE_SCENARIOS: readonly RaceScenario[] = [
   abaIndirect, abaDirect, abaPinned, lostDirtyBit, staleTlb,
   getVsStoreA, getVsStoreB, getVsStoreC, getVsStoreD, fastpfVsGet, fastpfVsZap,
-  dekker, notifierVsSlowFault,
+  dekker, dekkerEntry, notifierVsSlowFault, walkVsFree,
 ];
 
 export function raceScenarioInfos(): RaceScenarioInfo[] {
