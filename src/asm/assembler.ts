@@ -11,6 +11,7 @@ import { AsmError } from './errors.ts';
 import type { EvalEnv } from './expr.ts';
 import { tokenize } from './lexer.ts';
 import { layout, placedSections } from './layout.ts';
+import type { IncludeResolver } from './macros.ts';
 import { Pass1 } from './pass1.ts';
 import { pass2 } from './pass2.ts';
 import type { Section, SectionFlags } from './sections.ts';
@@ -18,12 +19,18 @@ import { isNumericLocal, type SymbolTable } from './symbols.ts';
 
 export { AsmError } from './errors.ts';
 export type { SectionFlags } from './sections.ts';
+export type { IncludeResolver } from './macros.ts';
 
 export interface AsmOptions {
   /** Address of the first section (default 0x8000_0000, the start of RAM). */
   base?: number;
   /** Every section starts on a multiple of this (default 4096: one page). */
   sectionAlign?: number;
+  /**
+   * Reads the files `.include "path"` names (see IncludeResolver). Without
+   * one, `.include` is an error: the source must be self-contained.
+   */
+  include?: IncludeResolver;
 }
 
 export interface AsmSection {
@@ -52,7 +59,12 @@ export interface AsmResult {
   readonly symbols: Map<string, AsmSymbol>;
   /** `_start` if defined, else the start of .text (else of the first code section). */
   readonly entry: number;
-  /** Instruction address -> 1-based source line, for editors and the disassembly view. */
+  /**
+   * Instruction address -> 1-based line of the main source, for editors and
+   * the disassembly view. Code from an included file maps to the line of the
+   * main file's `.include` that brought it in; macro expansions map to the
+   * body line in the macro's definition, as before.
+   */
   readonly lines: Map<number, number>;
 }
 
@@ -66,7 +78,7 @@ export function assemble(source: string, fileName = 'input.S', opts: AsmOptions 
   if (!Number.isInteger(sectionAlign) || sectionAlign < 1 || (sectionAlign & (sectionAlign - 1)) !== 0) {
     throw new AsmError(start, `expected a power-of-two section alignment, found ${sectionAlign}`);
   }
-  const p1 = new Pass1(tokenize(source, fileName));
+  const p1 = new Pass1(tokenize(source, fileName), opts.include);
   p1.run();
   const placed = placedSections(p1.sections.values());
   layout(placed, base, sectionAlign, start);

@@ -7,11 +7,22 @@
 // text, `\@` is the expansion counter), then the line is tokenized again at
 // the body line's position, so errors point into the macro definition (and
 // say which use of the macro it was, through SrcPos.via).
+//
+// `.include "path"` is one more frame: the file's statements, read through
+// the caller's IncludeResolver and tokenized under the file's own name, so
+// errors inside it point there (and SrcPos.via says where it was included).
 
-import { AsmError, type SrcPos } from './errors.ts';
+import { AsmError, formatPos, type SrcPos } from './errors.ts';
 import { Cursor } from './cursor.ts';
 import { parseExpr, type Expr, type RefResolver } from './expr.ts';
 import { tokenizeAt, type Statement, type Token } from './lexer.ts';
+
+/**
+ * Finds the text of `.include "path"`, written in file `from` (a file name as
+ * given to assemble() or as returned by an earlier lookup). `file` names the
+ * text in messages and is the `from` of its own includes. Undefined: no such file.
+ */
+export type IncludeResolver = (path: string, from: string) => { readonly file: string; readonly text: string } | undefined;
 
 interface MacroDef {
   readonly name: string;
@@ -26,6 +37,8 @@ interface Frame {
   readonly isMacro: boolean;
   /** Open conditionals when the frame started: .exitm closes any the macro left open. */
   readonly condDepth: number;
+  /** For an included file: where its `.include` was. */
+  readonly includedAt?: SrcPos;
 }
 
 interface Cond {
@@ -39,6 +52,8 @@ interface Cond {
 }
 
 const MAX_DEPTH = 100;
+/** Files included inside each other; deeper is almost surely a cycle (gas has no limit, and recurses until it runs out of memory). */
+export const MAX_INCLUDE_DEPTH = 16;
 const MAX_EXPANDED = 1_000_000;
 
 const headOf = (s: Statement): string => (s.toks[0].kind === 'ident' ? s.toks[0].text.toLowerCase() : '');
@@ -55,6 +70,7 @@ export class MacroProcessor {
     private readonly constantNow: (e: Expr) => number | null,
     private readonly ref: RefResolver,
     private readonly isDefined: (name: string) => boolean,
+    private readonly include?: IncludeResolver,
   ) {
     this.frames = [{ stmts: statements, i: 0, isMacro: false, condDepth: 0 }];
   }
@@ -73,6 +89,16 @@ export class MacroProcessor {
   finish(): void {
     const open = this.conds.pop();
     if (open !== undefined) throw new AsmError(open.pos, "expected '.endif' for this conditional, found end of file");
+  }
+
+  /**
+   * The main file's line a statement at `pos` came from: its own line, or
+   * for text from an included file, the line of the main file's `.include`
+   * (for AsmResult.lines, which is about the main file only).
+   */
+  mainLine(pos: SrcPos): number {
+    const outer = this.frames.find((f) => f.includedAt !== undefined);
+    return outer?.includedAt?.line ?? pos.line;
   }
 
   private raw(): Statement | null {
@@ -139,6 +165,7 @@ export class MacroProcessor {
     if (name === '.rept') return this.rept(c), true;
     if (name === '.irp') return this.irp(c, s), true;
     if (name === '.exitm') return this.exitMacro(c), true;
+    if (name === '.include') return this.includeFile(c), true;
     if (name === '.endm' || name === '.endr') {
       throw new AsmError(c.peek().pos, `expected a '${name === '.endm' ? '.macro' : '.rept or .irp'}' before '${head}', found none`);
     }
@@ -214,6 +241,28 @@ export class MacroProcessor {
     const via = `.irp at line ${open.pos.line}`;
     for (const v of values) out.push(...expandBody(body, new Map([[sym.text, v]]), this.expansions++, via));
     this.push(out, false, open.pos);
+  }
+
+  // --- .include ------------------------------------------------------------------
+
+  private includeFile(c: Cursor): void {
+    const dir = c.next();
+    const pathTok = c.next();
+    if (pathTok.kind !== 'str') c.fail('a file name in double quotes', pathTok);
+    c.expectEnd();
+    const path = pathTok.text;
+    if (this.include === undefined) {
+      throw new AsmError(pathTok.pos, `expected no .include in a self-contained source (no include path was given), found '.include "${path}"'`);
+    }
+    const depth = this.frames.filter((f) => f.includedAt !== undefined).length;
+    if (depth >= MAX_INCLUDE_DEPTH) {
+      throw new AsmError(pathTok.pos, `expected .include nested at most ${MAX_INCLUDE_DEPTH} deep, found deeper at "${path}" (a file that includes itself?)`);
+    }
+    const found = this.include(path, dir.pos.file);
+    if (found === undefined) throw new AsmError(pathTok.pos, `expected a file "${path}" to include, found none`);
+    const via = `.include at ${formatPos(dir.pos)}`;
+    const stmts = tokenizeAt(found.text, { file: found.file, line: 1, col: 1 }, via);
+    this.frames.push({ stmts, i: 0, isMacro: false, condDepth: this.conds.length, includedAt: dir.pos });
   }
 
   private exitMacro(c: Cursor): void {

@@ -11,7 +11,7 @@ import type { MachineInsn } from './encode.ts';
 import type { Statement, Token } from './lexer.ts';
 import { runDirective } from './directives.ts';
 import { parseInstruction } from './instructions.ts';
-import { MacroProcessor } from './macros.ts';
+import { MacroProcessor, type IncludeResolver } from './macros.ts';
 import type { ParseCtx } from './operands.ts';
 import { defaultFlags, Section, type SectionFlags } from './sections.ts';
 import { SymbolTable } from './symbols.ts';
@@ -40,12 +40,13 @@ export class Pass1 implements ParseCtx {
 
   readonly ref = (tok: Token): Expr => this.resolveRef(tok);
 
-  constructor(statements: Statement[]) {
+  constructor(statements: Statement[], include?: IncludeResolver) {
     this.macros = new MacroProcessor(
       statements,
       (e) => this.constantNow(e),
       this.ref,
       (name) => (this.symbols.get(name)?.kind ?? 'undefined') !== 'undefined',
+      include,
     );
   }
 
@@ -179,7 +180,8 @@ export class Pass1 implements ParseCtx {
       throw new AsmError(pos, `expected an instruction at a 4-byte aligned offset, found offset ${sec.offset} in ${sec.name} (add '.align 2' before it)`);
     }
     sec.align = Math.max(sec.align, 4); // as gas does for code without RVC
-    for (const insn of insns) sec.items.push({ k: 'insn', off: this.grow(sec, 4, pos), insn, pos });
+    const line = this.macros.mainLine(pos);
+    for (const insn of insns) sec.items.push({ k: 'insn', off: this.grow(sec, 4, pos), insn, pos, line });
   }
 
   emitBytes(data: Uint8Array, pos: SrcPos): void {

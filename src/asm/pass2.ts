@@ -70,7 +70,7 @@ function writeItem(item: Item, sec: Section, view: DataView, env: FinalEnv, line
       return;
     case 'insn': {
       const pc = (sec.addr + item.off) >>> 0;
-      lines.set(pc, item.pos.line);
+      lines.set(pc, item.line);
       view.setUint32(item.off, encodeAt(item.insn, pc, env, item.pos), true);
     }
   }

@@ -18,7 +18,8 @@ export interface SectionFlags {
 
 /** One thing pass 2 writes at `off`: an instruction, a data value, or fixed bytes. */
 export type Item =
-  | { readonly k: 'insn'; readonly off: number; readonly insn: MachineInsn; readonly pos: SrcPos }
+  /** `line`: the main file's line (see MacroProcessor.mainLine), for AsmResult.lines. */
+  | { readonly k: 'insn'; readonly off: number; readonly insn: MachineInsn; readonly pos: SrcPos; readonly line: number }
   | { readonly k: 'data'; readonly off: number; readonly width: 1 | 2 | 4 | 8; readonly expr: Expr; readonly pos: SrcPos }
   | { readonly k: 'bytes'; readonly off: number; readonly data: Uint8Array };
 
