@@ -12,7 +12,7 @@ import {
   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_INITIALLY_SET, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, kvmClearDirtyLog,
   kvmEnableCap, kvmGetDirtyLog, kvmResetDirtyRings, type KvmClearDirtyLog,
 } from '../../src/kvm/dirtylog.ts';
-import { KvmError } from '../../src/kvm/errors.ts';
+import { errnoOf } from './errno.ts';
 import {
   DRING_HDR_WORDS, DRING_STRIDE, FLUSH_CAUSE_DIRTY_LOG, KVCPU_REQUESTS, KVM_DIRTY_GFN_FLAGS, KVM_DIRTY_GFN_F_DIRTY,
   KVM_DIRTY_GFN_F_RESET, KVM_DIRTY_GFN_WORDS, KVM_REQ_DIRTY_RING_SOFT_FULL, STAT_DIRTY_MARKED, KVCPU_STAT_FAST_PF_FIXED, KVCPU_WORDS, KVM_MEM_LOG_DIRTY_PAGES, KVM_REQ_TLB_FLUSH,
@@ -85,16 +85,6 @@ function pagesOf(words: ArrayLike<number>): number[] {
 const dirtyLogFlushes = (vm: VmShared): number => vm.stats[STAT_FLUSH_CAUSE + FLUSH_CAUSE_DIRTY_LOG]!;
 const flushPending = (vm: VmShared, vcpu = 0): boolean => (vm.kvmVcpu[vcpu * KVCPU_WORDS + KVCPU_REQUESTS]! & KVM_REQ_TLB_FLUSH) !== 0;
 const vstat = (vm: VmShared, field: number): number => vm.kvmVcpu[field]!;
-
-function errnoOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KvmError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
 
 /** W and MMU_W of an SPTE, as a string a failed expectation can show. */
 function wbits(spte: number): string {

@@ -3,7 +3,6 @@
 // the KVM paths emit (faults, write-protects, flushes, collections, zaps,
 // contended locks).
 import { afterEach, describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
 import { createVm, type VmShared } from '../../src/kvm/shm.ts';
 import { Kvm } from '../../src/kvm/kvm-host.ts';
 import {
@@ -20,29 +19,15 @@ import {
 import { readLockStats } from '../../src/kvm/locks.ts';
 import { kvmGetDirtyLog } from '../../src/kvm/dirtylog.ts';
 import { kvmSetUserMemoryRegion } from '../../src/kvm/set-memory-region.ts';
-import { kvmMmuZapAll } from '../../src/kvm/mmu-page.ts';
 import { collectStats } from '../../src/kvm/stats.ts';
 import { ACC_WRITE, PRV_M } from '../../src/cpu/memory.ts';
-import { RAM, RAM_GFN, makeVcpu, makeVm } from './mmu-helpers.ts';
+import { RAM, RAM_GFN, makeVcpu, makeVm, zapAll } from './mmu-helpers.ts';
 import { DONE, GO, READY, WORDS, eventCheck } from './workers/event-words.ts';
 import { READY as VCPU_READY, STOP as VCPU_STOP, WORDS as VCPU_WORDS } from './workers/flush-words.ts';
+import { TestThreads } from './threads.ts';
 
-const boot = new URL('../../workers/node-boot.mjs', import.meta.url);
-const entry = (name: string): string => new URL(`./workers/${name}`, import.meta.url).href;
-const workers: Worker[] = [];
-
-function spawn(name: string, data: Record<string, unknown>): Promise<unknown> {
-  const w = new Worker(boot, { workerData: { entry: entry(name), ...data } });
-  workers.push(w);
-  return new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
-}
-
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
+const threads = new TestThreads();
+afterEach(() => threads.terminate());
 
 const smallVm = (vcpus = 1): VmShared => createVm({ memBytes: 1 << 20, vcpus });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -185,9 +170,7 @@ describe('events from the KVM paths', () => {
     expect(r.events.map((e) => [e.type, e.vcpu, e.a])).toEqual([[EV_FAST_PF_FIXED, 0, RAM_GFN + 40]]);
     cursor = r.cursor;
 
-    kvm.mmuLock.lock();
-    kvmMmuZapAll(kvm);
-    kvm.mmuLock.unlock();
+    zapAll(kvm);
     r = drain(ev, cursor);
     const zaps = r.events.filter((e) => e.type === EV_ZAP);
     expect(zaps.length).toBeGreaterThanOrEqual(2); // the root and the direct page under it
@@ -210,7 +193,7 @@ describe('event ring across threads', () => {
     const ev = vm.view('events');
     const shared = new SharedArrayBuffer(WORDS * 4);
     const s = new Int32Array(shared);
-    const done = [0, 1, 2, 3].map((id) => spawn('event-worker.ts', { hv: vm.hv, ram: vm.ram, id, count, shared, variant }));
+    const done = [0, 1, 2, 3].map((id) => threads.spawn('event-worker.ts', { hv: vm.hv, ram: vm.ram, id, count, shared, variant }));
     while (Atomics.load(s, READY) < 4) await sleep(5);
     Atomics.store(s, GO, 1);
     Atomics.notify(s, GO);
@@ -256,7 +239,7 @@ describe('event ring across threads', () => {
   it('a contended mmu_lock records one LOCK_CONTENDED event per contended acquisition', async () => {
     const vm = smallVm(3);
     const counter = new SharedArrayBuffer(4);
-    await Promise.all([0, 1, 2].map((id) => spawn('lock-worker.ts', { hv: vm.hv, ram: vm.ram, id, iterations: 3000, counter })));
+    await Promise.all([0, 1, 2].map((id) => threads.spawn('lock-worker.ts', { hv: vm.hv, ram: vm.ram, id, iterations: 3000, counter })));
     const s = readLockStats(vm.locks, MMU_LOCK);
     const { events, lost } = drain(vm.view('events'), 0);
     expect(lost).toBe(0);
@@ -273,7 +256,7 @@ describe('event ring across threads', () => {
     const vm = smallVm(2);
     const shared = new SharedArrayBuffer(VCPU_WORDS * 4);
     const s = new Int32Array(shared);
-    const done = [0, 1].map((vcpuId) => spawn('vcpu-worker.ts', { hv: vm.hv, ram: vm.ram, vcpuId, shared }));
+    const done = [0, 1].map((vcpuId) => threads.spawn('vcpu-worker.ts', { hv: vm.hv, ram: vm.ram, vcpuId, shared }));
     while (Atomics.load(s, VCPU_READY) < 2) await sleep(5);
     for (let v = 0; v < 2; v++) expect(Atomics.load(vm.kvmVcpu, v * KVCPU_WORDS + KVCPU_MODE)).toBe(IN_GUEST_MODE);
     const ev = vm.view('events');

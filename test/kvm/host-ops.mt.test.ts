@@ -5,7 +5,6 @@
 // a violation. At the end the pfn refcounts, the pool and the swap area must
 // add up exactly.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
 import {
   HOST_PTE_PRESENT, HOST_PTE_SWAPPED, HOSTOP_KSM_COW_COPIES, HOSTOP_KSM_COW_REUSES, HOSTOP_KSM_MERGES,
 } from '../../src/kvm/fields.ts';
@@ -16,28 +15,17 @@ import { Kvm } from '../../src/kvm/kvm-host.ts';
 import { createVm } from '../../src/kvm/shm.ts';
 import { swapUsed } from '../../src/kvm/swap-store.ts';
 import { FIRST_BAD, ITERATIONS, PAGE_BASE, READY, STOP, VIOLATIONS, WORDS } from './workers/host-ops-words.ts';
+import { TestThreads } from './threads.ts';
 
-const boot = new URL('../../workers/node-boot.mjs', import.meta.url);
-const entry = new URL('./workers/host-ops-worker.ts', import.meta.url).href;
-const workers: Worker[] = [];
-
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
+const threads = new TestThreads();
+afterEach(() => threads.terminate());
 
 describe('host memory operations against running vCPUs', () => {
   it('swap, migrate and KSM merge lose no write, and the books balance', async () => {
     const vm = createVm({ memBytes: 1 << 20, vcpus: 2 });
     const shared = new SharedArrayBuffer(WORDS * 4);
     const s = new Int32Array(shared);
-    const done = [0, 1].map((vcpuId) => {
-      const w = new Worker(boot, { workerData: { entry, hv: vm.hv, ram: vm.ram, vcpuId, shared } });
-      workers.push(w);
-      return new Promise((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
-      });
-    });
+    const done = [0, 1].map((vcpuId) => threads.spawn('host-ops-worker.ts', { hv: vm.hv, ram: vm.ram, vcpuId, shared }));
     while (Atomics.load(s, READY) < 2) await new Promise((r) => setTimeout(r, 5));
     const host = new Kvm(vm);
     const base = (0x8000_0000 >>> 12) + PAGE_BASE;

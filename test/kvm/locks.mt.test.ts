@@ -2,7 +2,6 @@
 // tsx so the workers run the same TypeScript): mmu_lock's mutual exclusion and
 // statistics, and the remote TLB flush protocol against polling vCPUs.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
 import { createVm } from '../../src/kvm/shm.ts';
 import { Kvm } from '../../src/kvm/kvm-host.ts';
 import { readLockStats } from '../../src/kvm/locks.ts';
@@ -11,30 +10,17 @@ import {
   FLUSH_CAUSE_REMOTE_FENCE, IN_GUEST_MODE, KVCPU_MODE, KVCPU_WORDS, MMU_LOCK, STAT_FLUSH_IPIS, STAT_REMOTE_TLB_FLUSH,
 } from '../../src/kvm/fields.ts';
 import { CHECKPOINT, FLUSHES, READY, SPTE, STOP, VIOLATIONS, WORDS } from './workers/flush-words.ts';
+import { TestThreads } from './threads.ts';
 
-const boot = new URL('../../workers/node-boot.mjs', import.meta.url);
-const entry = (name: string): string => new URL(`./workers/${name}`, import.meta.url).href;
-const workers: Worker[] = [];
-
-function spawn(name: string, data: Record<string, unknown>): Promise<unknown> {
-  const w = new Worker(boot, { workerData: { entry: entry(name), ...data } });
-  workers.push(w);
-  return new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
-}
-
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
+const threads = new TestThreads();
+afterEach(() => threads.terminate());
 
 describe('mmu_lock across threads', () => {
   it('serialises critical sections and counts acquisitions', async () => {
     const vm = createVm({ memBytes: 1 << 20, vcpus: 3 });
     const counter = new SharedArrayBuffer(4);
     const iterations = 4000;
-    await Promise.all([0, 1, 2].map((id) => spawn('lock-worker.ts', { hv: vm.hv, ram: vm.ram, id, iterations, counter })));
+    await Promise.all([0, 1, 2].map((id) => threads.spawn('lock-worker.ts', { hv: vm.hv, ram: vm.ram, id, iterations, counter })));
     expect(new Int32Array(counter)[0]).toBe(3 * iterations);
     const s = readLockStats(vm.locks, MMU_LOCK);
     expect(s.acquired).toBe(3 * iterations);
@@ -51,7 +37,7 @@ describe('kvmFlushRemoteTlbs against running vCPUs', () => {
     const vm = createVm({ memBytes: 1 << 20, vcpus: 2 });
     const shared = new SharedArrayBuffer(WORDS * 4);
     const s = new Int32Array(shared);
-    const done = [0, 1].map((vcpuId) => spawn('vcpu-worker.ts', { hv: vm.hv, ram: vm.ram, vcpuId, shared }));
+    const done = [0, 1].map((vcpuId) => threads.spawn('vcpu-worker.ts', { hv: vm.hv, ram: vm.ram, vcpuId, shared }));
     while (Atomics.load(s, READY) < 2) Atomics.wait(s, READY, Atomics.load(s, READY), 100);
     for (let v = 0; v < 2; v++) expect(Atomics.load(vm.kvmVcpu, v * KVCPU_WORDS + KVCPU_MODE)).toBe(IN_GUEST_MODE);
 

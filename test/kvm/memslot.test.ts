@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { KvmError } from '../../src/kvm/errors.ts';
 import { Kvm } from '../../src/kvm/kvm-host.ts';
 import {
   gfnToMemslot, gfnToPfn, gfnToPfnProt, kvmReadGuest, kvmWriteGuest, markPageDirty, PFN_NOSLOT,
@@ -12,16 +11,7 @@ import {
 import { kvmResetGuestMemory } from '../../src/kvm/vm-reset.ts';
 import { ACC_WRITE, PRV_M } from '../../src/cpu/memory.ts';
 import { makeVcpu, makeVm, pfnOf, RAM_GFN } from './mmu-helpers.ts';
-
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KvmError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
+import { errnoOf } from './errno.ts';
 
 const region = (slot: number, gpa: number, size: number, flags = 0) => ({ slot, flags, guestPhysAddr: gpa, memorySize: size });
 
@@ -29,17 +19,17 @@ describe('KVM_SET_USER_MEMORY_REGION', () => {
   it('checks ids, alignment, flags, range, overlap and resizing', () => {
     const vm = makeVm({ memBytes: 4 << 20 });
     const kvm = new Kvm(vm);
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(32, 0x9000_0000, 4096)))).toBe('EINVAL');
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(-1, 0x9000_0000, 4096)))).toBe('EINVAL');
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(1, 0x9000_0800, 4096)))).toBe('EINVAL');
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(1, 0x9000_0000, 100)))).toBe('EINVAL');
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(1, 0x9000_0000, 4096, 2)))).toBe('EINVAL');
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(1, 0xffff_f000, 8192)))).toBe('EINVAL');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(32, 0x9000_0000, 4096)))).toBe('EINVAL');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(-1, 0x9000_0000, 4096)))).toBe('EINVAL');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(1, 0x9000_0800, 4096)))).toBe('EINVAL');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(1, 0x9000_0000, 100)))).toBe('EINVAL');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(1, 0x9000_0000, 4096, 2)))).toBe('EINVAL');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(1, 0xffff_f000, 8192)))).toBe('EINVAL');
     // Slot 0 is RAM at 0x8000_0000..0x8040_0000.
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(1, 0x803f_f000, 8192)))).toBe('EEXIST');
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(0, 0x8000_0000, 8 << 20)))).toBe('EINVAL');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(1, 0x803f_f000, 8192)))).toBe('EEXIST');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(0, 0x8000_0000, 8 << 20)))).toBe('EINVAL');
     // The table budget (2 x memBytes by default) is finite.
-    expect(errno(() => kvmSetUserMemoryRegion(kvm, region(2, 0x1_0000_0000 - (16 << 20), 16 << 20)))).toBe('ENOMEM');
+    expect(errnoOf(() => kvmSetUserMemoryRegion(kvm, region(2, 0x1_0000_0000 - (16 << 20), 16 << 20)))).toBe('ENOMEM');
     // Nothing above changed anything.
     expect(kvmGetMemslot(vm, 1)).toBeNull();
     expect(kvmGetMemslot(vm, 0)?.npages).toBe(1024);
@@ -99,13 +89,9 @@ describe('gfnToPfn', () => {
     const vm = makeVm({ memBytes: 64 << 10, slotBytes: 1 << 20 });
     const kvm = new Kvm(vm);
     kvmSetUserMemoryRegion(kvm, region(1, 0x9000_0000, 512 << 10)); // more than the pool
-    let err = '';
-    try {
+    expect(errnoOf(() => {
       for (let g = 0; g < 128; g++) pfnOf(vm, 0x90000 + g);
-    } catch (e) {
-      err = (e as KvmError).code;
-    }
-    expect(err).toBe('ENOMEM');
+    })).toBe('ENOMEM');
     expect(kvmPoolFreeCount(vm)).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { KvmVcpuMmu, type MmioBus } from '../../src/kvm/vcpu-mmu.ts';
 import { gfnToPfn } from '../../src/kvm/memslot.ts';
 import { kvmReleasePfnClean } from '../../src/kvm/hostmem.ts';
 import { rmapSptes } from '../../src/kvm/rmap.ts';
+import { kvmMmuZapAll } from '../../src/kvm/mmu-page.ts';
 import { readLockStats } from '../../src/kvm/locks.ts';
 import { MMU_LOCK, SP_GFN, SP_META_WORDS, SP_ROLE } from '../../src/kvm/fields.ts';
 import { PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from '../../src/cpu/sv32-walk.ts';
@@ -123,6 +124,16 @@ export function rmapOf(kvm: Kvm, gfn: number): number[] {
   kvm.mmuLock.lock();
   try {
     return rmapSptes(kvm, gfn).sort((a, b) => a - b);
+  } finally {
+    kvm.mmuLock.unlock();
+  }
+}
+
+/** kvm_mmu_zap_all as a host thread calls it: under mmu_lock. */
+export function zapAll(kvm: Kvm): void {
+  kvm.mmuLock.lock();
+  try {
+    kvmMmuZapAll(kvm);
   } finally {
     kvm.mmuLock.unlock();
   }

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { attachVm, createVm, HvLayout, resolveVmConfig } from '../../src/kvm/shm.ts';
-import { KvmError } from '../../src/kvm/errors.ts';
+import { errnoOf } from './errno.ts';
 import {
   HDR_MAGIC, KVM_POOL_FREE_COUNT, KVM_SP_FREE_COUNT, MEMSLOT_BASE_GFN, MEMSLOT_NPAGES,
 } from '../../src/kvm/fields.ts';
-
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KvmError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('VmConfig validation', () => {
   it('fills in the defaults', () => {
@@ -25,14 +15,14 @@ describe('VmConfig validation', () => {
   });
 
   it('refuses bad sizes and counts with EINVAL / ENOMEM', () => {
-    expect(errno(() => resolveVmConfig({ memBytes: 4097 }))).toBe('EINVAL');
-    expect(errno(() => resolveVmConfig({ memBytes: 0 }))).toBe('EINVAL');
-    expect(errno(() => resolveVmConfig({ memBytes: 2 ** 30 + 4096 }))).toBe('ENOMEM');
-    expect(errno(() => resolveVmConfig({ vcpus: 0 }))).toBe('EINVAL');
-    expect(errno(() => resolveVmConfig({ vcpus: 9 }))).toBe('EINVAL');
-    expect(errno(() => resolveVmConfig({ vcpus: 1.5 }))).toBe('EINVAL');
-    expect(errno(() => resolveVmConfig({ ramBase: 0xffff_f000, memBytes: 8192 }))).toBe('EINVAL');
-    expect(errno(() => resolveVmConfig({ shadowPages: 2 }))).toBe('EINVAL');
+    expect(errnoOf(() => resolveVmConfig({ memBytes: 4097 }))).toBe('EINVAL');
+    expect(errnoOf(() => resolveVmConfig({ memBytes: 0 }))).toBe('EINVAL');
+    expect(errnoOf(() => resolveVmConfig({ memBytes: 2 ** 30 + 4096 }))).toBe('ENOMEM');
+    expect(errnoOf(() => resolveVmConfig({ vcpus: 0 }))).toBe('EINVAL');
+    expect(errnoOf(() => resolveVmConfig({ vcpus: 9 }))).toBe('EINVAL');
+    expect(errnoOf(() => resolveVmConfig({ vcpus: 1.5 }))).toBe('EINVAL');
+    expect(errnoOf(() => resolveVmConfig({ ramBase: 0xffff_f000, memBytes: 8192 }))).toBe('EINVAL');
+    expect(errnoOf(() => resolveVmConfig({ shadowPages: 2 }))).toBe('EINVAL');
     expect(resolveVmConfig({ memBytes: 2 ** 30 }).memPages).toBe(262144);
   });
 });
@@ -50,7 +40,7 @@ describe('hv layout', () => {
     expect(vm.layout.region('spt').offset % 1024).toBe(0);
     expect(vm.spt.length).toBe(vm.config.shadowPages * 1024);
     expect(vm.ram.byteLength).toBe(vm.config.poolPfns * 4096);
-    expect(errno(() => vm.layout.region('no-such-region'))).toBe('EINVAL');
+    expect(errnoOf(() => vm.layout.region('no-such-region'))).toBe('EINVAL');
     const rec = vm.layout.toRecord();
     expect(rec['spt']!.offset).toBe(vm.layout.region('spt').offset * 4);
     expect(rec['vcpu']!.words).toBeGreaterThan(0); // other modules' regions are in the one table
@@ -91,11 +81,11 @@ describe('attachVm', () => {
 
   it('refuses buffers that are not a VM of this layout', () => {
     const vm = createVm({ memBytes: 8 << 20 });
-    expect(errno(() => attachVm(new SharedArrayBuffer(vm.hv.byteLength), vm.ram))).toBe('EINVAL');
-    expect(errno(() => attachVm(vm.hv, new SharedArrayBuffer(4096)))).toBe('EINVAL');
+    expect(errnoOf(() => attachVm(new SharedArrayBuffer(vm.hv.byteLength), vm.ram))).toBe('EINVAL');
+    expect(errnoOf(() => attachVm(vm.hv, new SharedArrayBuffer(4096)))).toBe('EINVAL');
     const copy = new SharedArrayBuffer(vm.hv.byteLength + 64);
     new Int32Array(copy).set(new Int32Array(vm.hv));
-    expect(errno(() => attachVm(copy, vm.ram))).toBe('EINVAL'); // right header, wrong size
+    expect(errnoOf(() => attachVm(copy, vm.ram))).toBe('EINVAL'); // right header, wrong size
     expect(new Int32Array(vm.hv)[HDR_MAGIC]).toBe(0x4b564d68);
   });
 });

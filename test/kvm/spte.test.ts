@@ -6,14 +6,8 @@ import {
 } from '../../src/kvm/spte.ts';
 import { PFN_ACCESSED, PFN_DIRTY } from '../../src/kvm/fields.ts';
 import { makeVm } from './mmu-helpers.ts';
+import { A, D, HW, MW, P, R, W } from './spte-bits.ts';
 
-const P = SPTE_PRESENT;
-const W = SPTE_WRITABLE;
-const A = SPTE_ACCESSED;
-const D = SPTE_DIRTY;
-const HW = SPTE_HOST_WRITEABLE;
-const MW = SPTE_MMU_WRITEABLE;
-const R = SPTE_READ;
 const pfn = (n: number): number => n << 12;
 
 describe('SPTE layout', () => {

@@ -13,7 +13,6 @@ import { KVM_MEM_LOG_DIRTY_PAGES, PFN_DIRTY } from '../../src/kvm/fields.ts';
 import { kvmSwapOutPage } from '../../src/kvm/host-ops.ts';
 import { Kvm } from '../../src/kvm/kvm-host.ts';
 import { kvmSetUserMemoryRegion } from '../../src/kvm/set-memory-region.ts';
-import { Worker } from 'node:worker_threads';
 import {
   SPTE_ACCESSED, SPTE_DIRTY, SPTE_HOST_WRITEABLE, SPTE_MMU_WRITEABLE, SPTE_PRESENT, SPTE_WRITABLE, mmuSpteClearTrackBits, mmuSpteSet,
   spteHasVolatileBits, spteRaceHooks,
@@ -21,6 +20,7 @@ import {
 import { kvmSetUnsafe, UNSAFE_PLAIN_SPTE_CLEAR } from '../../src/kvm/unsafe.ts';
 import { RAM, RAM_GFN, leafSpte, makeVcpu, makeVm, pfnOf, type TestVcpu } from './mmu-helpers.ts';
 import type { VmShared } from '../../src/kvm/shm.ts';
+import { startWorker } from './threads.ts';
 
 const PAGE = 0x40;
 const GPA = RAM + PAGE * 4096;
@@ -102,8 +102,7 @@ describe("unsafe 'plain-clear': volatile SPTEs changed without an atomic exchang
 // back to the zapper (F5): with the exchange the two counts are equal; with
 // the plain store some D bits vanish between the zapper's read and its store.
 describe("unsafe 'plain-clear' between real threads", () => {
-  const boot = new URL('../../workers/node-boot.mjs', import.meta.url);
-  const entry = new URL('./workers/dbit-worker.ts', import.meta.url).href;
+  const entry = new URL('./workers/dbit-worker.ts', import.meta.url);
 
   async function hammer(unsafe: number, maxMs: number): Promise<{ rounds: number; set: number; seen: number }> {
     const vm = makeVm();
@@ -112,8 +111,7 @@ describe("unsafe 'plain-clear' between real threads", () => {
     const pfn = 3;
     const shared = new SharedArrayBuffer(16);
     const s = new Int32Array(shared);
-    const w = new Worker(boot, { workerData: { entry, hv: vm.hv, ram: vm.ram, loc, shared } });
-    const done = new Promise((res, rej) => { w.once('message', res); w.once('error', rej); });
+    const { worker: w, done } = startWorker(entry, { hv: vm.hv, ram: vm.ram, loc, shared });
     try {
       while (Atomics.load(s, 2) === 0) await new Promise((r) => setTimeout(r, 2));
       const volatile = SPTE_PRESENT | SPTE_WRITABLE | SPTE_ACCESSED | SPTE_HOST_WRITEABLE | SPTE_MMU_WRITEABLE | (pfn << 12);

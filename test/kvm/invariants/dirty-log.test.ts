@@ -20,13 +20,12 @@ import { kvmKsmMergePages, kvmMigratePage, kvmSwapOutPage } from '../../../src/k
 import type { Kvm } from '../../../src/kvm/kvm-host.ts';
 import { markPageDirty } from '../../../src/kvm/memslot.ts';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from '../../../src/kvm/mmu-notifier.ts';
-import { kvmMmuZapAll } from '../../../src/kvm/mmu-page.ts';
 import { rmapSptes } from '../../../src/kvm/rmap.ts';
 import { kvmSetUserMemoryRegion } from '../../../src/kvm/set-memory-region.ts';
 import type { VmShared } from '../../../src/kvm/shm.ts';
 import { SPTE_WRITABLE, spteWriteProtect } from '../../../src/kvm/spte.ts';
 import { kvmSetUnsafe, UNSAFE_NO_FLUSH_AFTER_WRPROT } from '../../../src/kvm/unsafe.ts';
-import { PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, map4k, readPhys, satpFor, type TestVcpu } from '../mmu-helpers.ts';
+import { PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, map4k, readPhys, satpFor, zapAll, type TestVcpu } from '../mmu-helpers.ts';
 import {
   checkBitsOnlyClearedByCollection, checkBounds, checkClearPrecision, checkNoLostWrite, checkProtectedAfterCollection,
   checkRingProtocol, checkWritableImpliesLogged, dirtySnapshot, flushMark, liveBitmap, pagesIn, ringEntries,
@@ -339,14 +338,7 @@ describe('I4: bits are cleared only by collection', () => {
       touch(v0!, 40, ACC_WRITE);
       touch(v0!, 90, ACC_WRITE);
     });
-    step('zap all', () => {
-      kvm.mmuLock.lock();
-      try {
-        kvmMmuZapAll(kvm);
-      } finally {
-        kvm.mmuLock.unlock();
-      }
-    });
+    step('zap all', () => zapAll(kvm));
     step('adding a second slot and logging it', () => {
       kvmSetUserMemoryRegion(kvm, { slot: 1, flags: 0, guestPhysAddr: SLOT1, memorySize: SLOT1_PAGES * 4096 });
       setLogging(kvm, true, 1);

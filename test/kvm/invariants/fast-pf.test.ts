@@ -14,8 +14,7 @@ import { kvmSetPfnAccessed, kvmSetPfnDirty } from '../../../src/kvm/hostmem.ts';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from '../../../src/kvm/mmu-notifier.ts';
 import type { VmShared } from '../../../src/kvm/shm.ts';
 import {
-  SPTE_ACCESSED, SPTE_DIRTY, SPTE_EXEC, SPTE_HOST_WRITEABLE, SPTE_MMU_WRITEABLE, SPTE_PRESENT, SPTE_READ, SPTE_USER,
-  SPTE_WRITABLE, isShadowPresentPte, mmuSpteClearTrackBits, mmuSpteUpdate, spteHasVolatileBits,
+  SPTE_EXEC, SPTE_READ, SPTE_USER, isShadowPresentPte, mmuSpteClearTrackBits, mmuSpteUpdate, spteHasVolatileBits,
   spteIsLocklesslyModifiable, spteWriteProtect,
 } from '../../../src/kvm/spte.ts';
 import { PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, leafSpte, map4k, satpFor, type TestVcpu } from '../mmu-helpers.ts';
@@ -27,13 +26,8 @@ import {
   RAM, RAM_GFN, WorkerPool, clearPages, enableRing, manualProtect, setLogging, setup, sleep, spteOf, touch, waitFor,
 } from './setup.ts';
 import { FIRST_BAD, FIXES, ITERATIONS, READY, STOP, VIOLATIONS, WORDS } from './workers/words.ts';
+import { A, D, HW, MW, P, W } from '../spte-bits.ts';
 
-const P = SPTE_PRESENT;
-const W = SPTE_WRITABLE;
-const A = SPTE_ACCESSED;
-const D = SPTE_DIRTY;
-const HW = SPTE_HOST_WRITEABLE;
-const MW = SPTE_MMU_WRITEABLE;
 
 afterEach(() => kvmSetRunningVcpu(-1));
 

@@ -2,12 +2,13 @@
 // vCPUs on this thread (mmu-helpers.ts), guest accesses through the real
 // translate(), and real worker_threads for the concurrent invariants.
 import { Worker } from 'node:worker_threads';
+import { nodeBoot } from '../threads.ts';
+export { errnoOf } from '../errno.ts';
 import { PRV_M } from '../../../src/cpu/memory.ts';
 import { KVM_CAP_DIRTY_LOG_RING } from '../../../src/kvm/dirty-ring.ts';
 import {
   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, kvmClearDirtyLog, kvmEnableCap,
 } from '../../../src/kvm/dirtylog.ts';
-import { KvmError } from '../../../src/kvm/errors.ts';
 import { KVM_MEM_LOG_DIRTY_PAGES } from '../../../src/kvm/fields.ts';
 import { Kvm } from '../../../src/kvm/kvm-host.ts';
 import { kvmSetUserMemoryRegion } from '../../../src/kvm/set-memory-region.ts';
@@ -68,16 +69,6 @@ export function clearPages(kvm: Kvm, slot: number, first: number, num: number, p
   kvmClearDirtyLog(kvm, { slot, firstPage: first, numPages: num, bitmap });
 }
 
-/** The errno a call throws, or 'ok'. */
-export function errnoOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KvmError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
 
 /** A small deterministic PRNG (tests must replay the same way). */
 export function prng(seed: number): (n: number) => number {
@@ -89,8 +80,6 @@ export function prng(seed: number): (n: number) => number {
 }
 
 // ── real threads ─────────────────────────────────────────────────────────────
-
-const boot = new URL('../../../workers/node-boot.mjs', import.meta.url);
 
 /**
  * vCPU workers that stay up for a whole test file: each run() posts one job
@@ -105,7 +94,7 @@ export class WorkerPool {
 
   run(job: (i: number) => Record<string, unknown>): Promise<unknown[]> {
     const entry = new URL(`./workers/${this.name}`, import.meta.url).href;
-    while (this.workers.length < this.size) this.workers.push(new Worker(boot, { workerData: { entry } }));
+    while (this.workers.length < this.size) this.workers.push(new Worker(nodeBoot, { workerData: { entry } }));
     return Promise.all(this.workers.map((w, i) => new Promise((resolve, reject) => {
       const onMessage = (m: unknown): void => {
         w.off('error', onError);

@@ -16,12 +16,11 @@ import { kvmKsmMergePages, kvmMigratePage, kvmSwapOutPage } from '../../../src/k
 import type { Kvm } from '../../../src/kvm/kvm-host.ts';
 import { mmuSetSpte } from '../../../src/kvm/mmu.ts';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from '../../../src/kvm/mmu-notifier.ts';
-import { kvmMmuZapAll } from '../../../src/kvm/mmu-page.ts';
 import { kvmFlushRemoteTlbs } from '../../../src/kvm/requests.ts';
 import type { VmShared } from '../../../src/kvm/shm.ts';
 import { ACC_ALL, SPTE_PRESENT, SPTE_WRITABLE, spteWriteProtect } from '../../../src/kvm/spte.ts';
 import { kvmSetUnsafe, UNSAFE_NO_FLUSH_AFTER_WRPROT } from '../../../src/kvm/unsafe.ts';
-import { PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, gpte, leafSpte, map4k, pfnOf, satpFor, writePhys, type TestVcpu } from '../mmu-helpers.ts';
+import { PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, gpte, leafSpte, map4k, pfnOf, satpFor, writePhys, zapAll, type TestVcpu } from '../mmu-helpers.ts';
 import {
   checkFlushAfterWriteProtect, checkNoSpteDuringInvalidation, checkSptesMatchHost, flushMark, sptesInRange,
 } from './checkers.ts';
@@ -95,14 +94,7 @@ describe('T1: every W → 0 transition is followed by a remote flush before the 
       for (const p of [30, 31]) writePhys(vm, RAM + p * 4096, 0); // identical contents
       expect(kvmKsmMergePages(kvm, RAM_GFN + 30, RAM_GFN + 31)).toBe(true);
     });
-    step('zap all', () => {
-      kvm.mmuLock.lock();
-      try {
-        kvmMmuZapAll(kvm);
-      } finally {
-        kvm.mmuLock.unlock();
-      }
-    });
+    step('zap all', () => zapAll(kvm));
   });
 
   it('T1: ring reset flushes before it returns', () => {

@@ -21,14 +21,10 @@ import {
 } from '../../../../src/kvm/fields.ts';
 import { KvmVcpuRequests } from '../../../../src/kvm/requests.ts';
 import { attachVm } from '../../../../src/kvm/shm.ts';
-import { CHECKPOINT, FIRST_BAD, FLUSHES, ITERATIONS, READY, STOP, TLB_GEN, VIOLATIONS, WALKING } from './words.ts';
+import { CHECKPOINT, FIRST_BAD, FLUSHES, ITERATIONS, READY, STOP, TLB_GEN, VIOLATIONS, WALKING, type VcpuJob } from './words.ts';
 
 type Mode = 'guest' | 'enter-exit' | 'broken-enter' | 'walker';
-interface Job {
-  hv: SharedArrayBuffer;
-  ram: SharedArrayBuffer;
-  vcpuId: number;
-  shared: SharedArrayBuffer;
+interface Job extends VcpuJob {
   mode: Mode;
 }
 

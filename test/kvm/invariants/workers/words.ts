@@ -16,3 +16,11 @@ export const WORDS = 40;
 export const PAGE_BASE = 0x40;
 export const PAGES_PER_VCPU = 32;
 export const RAM = 0x8000_0000;
+
+/** What every job posted to one of these workers carries (the VM's buffers, the vCPU, the words above). */
+export interface VcpuJob {
+  hv: SharedArrayBuffer;
+  ram: SharedArrayBuffer;
+  vcpuId: number;
+  shared: SharedArrayBuffer;
+}

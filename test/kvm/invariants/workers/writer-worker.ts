@@ -25,14 +25,10 @@ import { attachVm } from '../../../../src/kvm/shm.ts';
 import { SPTE_PRESENT, SPTE_WRITABLE, spteIsLocklesslyModifiable } from '../../../../src/kvm/spte.ts';
 import { KvmVcpuMmu } from '../../../../src/kvm/vcpu-mmu.ts';
 import { dirtyBit, loggedPage } from '../checkers.ts';
-import { FIRST_BAD, FIXES, ITERATIONS, PAGE_BASE, PAGES_PER_VCPU, RAM, READY, STOP, VIOLATIONS } from './words.ts';
+import { FIRST_BAD, FIXES, ITERATIONS, PAGE_BASE, PAGES_PER_VCPU, RAM, READY, STOP, VIOLATIONS, type VcpuJob } from './words.ts';
 
 type Mode = 'write' | 'check' | 'broken-fast';
-interface Job {
-  hv: SharedArrayBuffer;
-  ram: SharedArrayBuffer;
-  vcpuId: number;
-  shared: SharedArrayBuffer;
+interface Job extends VcpuJob {
   mode: Mode;
   ring: boolean;
 }
