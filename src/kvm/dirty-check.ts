@@ -11,6 +11,8 @@
 // a false alarm; it can miss a loss only when a page is rewritten with the
 // same tag, which the guest never does.
 
+import { bitmapWeight } from './bitops.ts';
+
 export interface CheckedPage {
   /** Guest physical address of the page. */
   gpa: number;
@@ -47,8 +49,7 @@ export class DirtyLogChecker {
   /** Feed one collection's bitmap (bit i = page i of the slot), then look at memory. */
   collect(bitmap: Uint32Array): RoundResult {
     const r = this.round++;
-    let reported = 0;
-    for (const w of bitmap) reported += popcount(w);
+    const reported = bitmapWeight(bitmap);
     this.totalReported += reported;
     let changed = 0;
     const lost: CheckedPage[] = [];
@@ -69,10 +70,4 @@ export class DirtyLogChecker {
     this.lostPages.push(...lost);
     return { reported, changed, lost };
   }
-}
-
-function popcount(w: number): number {
-  let n = 0;
-  for (let x = w >>> 0; x !== 0; x &= x - 1) n++;
-  return n;
 }

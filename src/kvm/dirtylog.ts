@@ -27,6 +27,7 @@
 import {
   KVM_CAP_DIRTY_LOG_RING, kvmDirtyRingResetNext, kvmDirtyRingSize, kvmUseDirtyBitmap, kvmVmIoctlEnableDirtyLogRing,
 } from './dirty-ring.ts';
+import { hweight32 } from './bitops.ts';
 import { check, KvmError } from './errors.ts';
 import {
   FLUSH_CAUSE_DIRTY_LOG, KVM_MANUAL_DIRTY_LOG_PROTECT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, MEMSLOT_BASE_GFN,
@@ -256,7 +257,7 @@ export function kvmGetDirtyLog(kvm: Kvm, id: number): Uint32Array {
       let pages = 0;
       for (let i = 0; i < slot.words; i++) {
         out[i] = Atomics.load(bm, slot.dirtyBase + i);
-        pages += popcount32(out[i]!);
+        pages += hweight32(out[i]!);
       }
       dirtyCollected(kvm, id, DIRTY_OP_GET, pages, t0);
       return out;
@@ -283,7 +284,7 @@ export function kvmGetDirtyLog(kvm: Kvm, id: number): Uint32Array {
     let pages = 0;
     for (let i = 0; i < slot.words; i++) {
       out[i] = bm[scratch + i]!;
-      pages += popcount32(out[i]!);
+      pages += hweight32(out[i]!);
     }
     dirtyCollected(kvm, id, DIRTY_OP_GET, pages, t0);
     return out;
@@ -335,7 +336,7 @@ export function kvmClearDirtyLog(kvm: Kvm, log: KvmClearDirtyLog): void {
         const cleared = mask & Atomics.and(bm, first + j, ~mask);
         if (cleared === 0) continue;
         flush = true;
-        pages += popcount32(cleared);
+        pages += hweight32(cleared);
         kvmMmuWriteProtectPtMasked(kvm, slot, firstPage + j * 32, cleared);
       }
     } finally {
@@ -347,12 +348,6 @@ export function kvmClearDirtyLog(kvm: Kvm, log: KvmClearDirtyLog): void {
   } finally {
     kvm.slotsLock.unlock();
   }
-}
-
-function popcount32(x: number): number {
-  let v = x - ((x >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }
 
 /** Statistics and the EV_DIRTY_COLLECT event of one collection that ran to its end. */

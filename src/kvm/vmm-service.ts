@@ -8,20 +8,19 @@ import { assemble } from '../asm/assembler.ts';
 import { writeElf } from '../asm/elf.ts';
 import { loadGuestSource } from '../guests/index.ts';
 import { withGuestParams } from '../guests/params.ts';
-import { EXIT_KIND_NAMES, EXITK_HTIF, EXITK_SHUTDOWN, VM_EXITED, VM_STATE } from './vcpu-ctl.ts';
+import { EXIT_KIND_NAMES, EXITK_HTIF, EXITK_SHUTDOWN, VM_EXITED, VM_LOADED, VM_STATE } from './vcpu-ctl.ts';
 import { VmDirtyControl } from './dirty-control.ts';
 import type { DirtyLogMode } from './dirty-collector.ts';
 import { describePage, explainAddress, formatExplanation, formatPageDescription } from './mmu-explain.ts';
 import { kvmKsmMergeIdentical, kvmSwapOutRandom } from './host-bulk.ts';
-import { VM_LOADED } from './vcpu-ctl.ts';
+import { bitmapWeight } from './bitops.ts';
 import { TortureRun } from './torture-run.ts';
 import { unsafeBitsByName } from './unsafe.ts';
 import type { RaceLaneSpawner } from './race/engine.ts';
 import { runRaceScenario } from './race/scenario.ts';
 import { findRaceScenario, raceScenarioInfos } from './race/scenarios/index.ts';
-import type { RaceRun, RaceScenarioInfo } from './race/types.ts';
+import type { RaceRun, RaceScenarioInfo, RaceVerdict } from './race/types.ts';
 import { RaceSession, type RaceActResult, type RaceAction, type RaceSessionState } from './race/session.ts';
-import type { RaceVerdict } from './race/types.ts';
 
 export type ProgramSource =
   | { kind: 'elf'; bytes: Uint8Array; name: string }
@@ -58,8 +57,7 @@ export class VmmService {
   /** Replay scenario `name` on real lane workers, protection off if `unsafe`: every step and the verdict. */
   async raceRun(name: string, unsafe: boolean): Promise<RaceRun> {
     return guarded(async () => {
-      const spawn = this.raceSpawn;
-      if (!spawn) throw new KvmError('ENOSYS', 'race lab: this VMM was started without a lane spawner');
+      const spawn = this.laneSpawner();
       const scenario = findRaceScenario(String(name));
       if (this.raceBusy) throw new KvmError('EBUSY', 'race lab: a run is in progress; wait for it to finish');
       this.raceBusy = true;
@@ -74,8 +72,7 @@ export class VmmService {
   /** Free play, live: scenario `name`'s lab VM and lanes after its setup, waiting for actions. Ends the previous session. */
   async raceSessionStart(name: string, unsafe: boolean): Promise<RaceSessionState> {
     return guarded(async () => {
-      const spawn = this.raceSpawn;
-      if (!spawn) throw new KvmError('ENOSYS', 'race lab: this VMM was started without a lane spawner');
+      const spawn = this.laneSpawner();
       const scenario = findRaceScenario(String(name));
       if (this.raceSessionStarting) throw new KvmError('EBUSY', 'race free play: a session is starting; wait for it');
       this.raceSessionStarting = true;
@@ -108,6 +105,11 @@ export class VmmService {
       this.raceSession = undefined;
       await s?.end();
     });
+  }
+
+  private laneSpawner(): RaceLaneSpawner {
+    if (!this.raceSpawn) throw new KvmError('ENOSYS', 'race lab: this VMM was started without a lane spawner');
+    return this.raceSpawn;
   }
 
   private liveRaceSession(): RaceSession {
@@ -185,9 +187,7 @@ export class VmmService {
       const t0 = now();
       const bitmap = vmm.getDirtyLog(slot);
       const ms = now() - t0;
-      let pages = 0;
-      for (let i = 0; i < bitmap.length; i++) pages += popcount32(bitmap[i]!);
-      return { bitmap, pages, ms };
+      return { bitmap, pages: bitmapWeight(bitmap), ms };
     });
   }
 
@@ -207,7 +207,7 @@ export class VmmService {
       const ctl = this.dirtyControl();
       const t0 = now();
       const bitmap = ctl.collect();
-      return { bitmap, pages: countBits(bitmap), ms: now() - t0, mode: ctl.mode };
+      return { bitmap, pages: bitmapWeight(bitmap), ms: now() - t0, mode: ctl.mode };
     });
   }
   /** KVM_CLEAR_DIRTY_LOG of a range of slot 0 (all its pages' bits). */
@@ -305,9 +305,8 @@ export class VmmService {
     const s = Atomics.load(vmm.vm.view('vm'), VM_STATE);
     if (s !== VM_EXITED) return { state: STATE_NAMES[s] ?? 'error', message: this.lastError };
     const e = vmm.exitInfo()!;
-    const ok = (e.kind === EXITK_HTIF || e.kind === EXITK_SHUTDOWN) && e.code === 0;
     return {
-      state: ok || e.kind === EXITK_HTIF || e.kind === EXITK_SHUTDOWN ? ('exited' as const) : ('error' as const),
+      state: e.kind === EXITK_HTIF || e.kind === EXITK_SHUTDOWN ? ('exited' as const) : ('error' as const),
       exitCode: e.code,
       message: describeExit(e.kind, e.code, e.cause, e.tval, e.pc, e.message),
     };
@@ -342,18 +341,6 @@ async function toElf(p: ProgramSource): Promise<Uint8Array> {
   if (p.kind === 'elf') return p.bytes;
   if (p.kind === 'asm') return writeElf(assemble(p.source, p.name));
   return writeElf(assemble(withGuestParams(p.name, await loadGuestSource(p.name), p.params ?? {}), `${p.name}.S`));
-}
-
-function countBits(bitmap: Uint32Array): number {
-  let pages = 0;
-  for (let i = 0; i < bitmap.length; i++) pages += popcount32(bitmap[i]!);
-  return pages;
-}
-
-function popcount32(v: number): number {
-  v = v - ((v >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /** Wall clock for the GET timing (performance.now in workers and in Node). */
