@@ -4,14 +4,10 @@
 // each SPTE's bits, and the host page (src/kvm/mmu-explain.ts, read-only).
 import { formatOptions, parseArgs, UsageError, type OptionSpecs } from './args.ts';
 import { EXIT_OK } from './exit-codes.ts';
-import { parseSets } from './observe.ts';
-import { readProgram, type ProgramBytes } from './program.ts';
-import { KvmError } from '../kvm/errors.ts';
-import { writeGuestWord } from '../kvm/guest-mem.ts';
+import { createLoadedVm, parseSets } from './observe.ts';
+import { readProgram } from './program.ts';
 import { describePage, explainAddress, formatExplanation, formatPageDescription } from '../kvm/mmu-explain.ts';
 import { countShadowPages } from '../kvm/stats.ts';
-import { Vmm } from '../kvm/vmm.ts';
-import { spawnVcpuNode } from '../../workers/node-spawn.ts';
 
 const OPTIONS: OptionSpecs = {
   at: { type: 'string', arg: 'GVA', help: 'the guest virtual address: hex, decimal, or a symbol of the program' },
@@ -36,24 +32,6 @@ example:
   webkvm explain paging-dirty --vcpus 2 --at 0x80000000 --after-insns 500000
   webkvm explain dirty --page 0x80000`;
 
-/** A VM with the program loaded and its --set words patched (vCPUs not started). */
-export async function createLoadedVm(prog: ProgramBytes, opts: { vcpus: number; memMiB: number; set?: string }): Promise<{ vmm: Vmm; symbols: Map<string, number> }> {
-  const sets = parseSets(opts.set);
-  const vmm = await Vmm.create({ memBytes: opts.memMiB * 1024 * 1024, vcpus: opts.vcpus }, spawnVcpuNode);
-  try {
-    const loaded = vmm.loadElf(prog.elf, prog.name);
-    for (const [sym, value] of sets) {
-      const addr = loaded.symbols.get(sym);
-      if (addr === undefined) throw new KvmError('EINVAL', `--set: ${prog.name} has no symbol '${sym}'`);
-      if (!writeGuestWord(vmm.vm, addr, value)) throw new KvmError('EFAULT', `--set: ${sym} at 0x${(addr >>> 0).toString(16)} is not in guest RAM`);
-    }
-    return { vmm, symbols: loaded.symbols };
-  } catch (e) {
-    await vmm.destroy();
-    throw e;
-  }
-}
-
 function parseAddress(text: string, symbols: Map<string, number>): number {
   const t = text.trim().toLowerCase();
   if (/^0x[0-9a-f]{1,8}$/.test(t)) return parseInt(t.slice(2), 16);
@@ -72,7 +50,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
   if (vcpu >= vcpus) throw new UsageError(`--vcpu ${vcpu}: the VM has ${vcpus} vCPU${vcpus === 1 ? '' : 's'} (0..${vcpus - 1})`);
   const insns = (options['after-insns'] as number | undefined) ?? 200_000;
   const prog = await readProgram(positional[0]!);
-  const { vmm, symbols } = await createLoadedVm(prog, { vcpus, memMiB: (options.mem as number | undefined) ?? 64, set: options.set as string | undefined });
+  const { vmm, symbols } = await createLoadedVm(prog, { vcpus, memMiB: (options.mem as number | undefined) ?? 64, sets: parseSets(options.set as string | undefined) });
   try {
     const gva = options.at === undefined ? -1 : parseAddress(options.at as string, symbols);
     const gfn = options.page === undefined ? -1 : parseAddress(options.page as string, symbols);

@@ -6,8 +6,9 @@
 // --rounds is reached. Prints the pages sent per round.
 import { formatOptions, parseArgs, UsageError, type OptionSpecs } from './args.ts';
 import { EXIT_OK } from './exit-codes.ts';
-import { createLoadedVm } from './explain.ts';
+import { createLoadedVm, parseSets } from './observe.ts';
 import { readProgram } from './program.ts';
+import { bitmapWeight } from '../kvm/bitops.ts';
 import { DIRTY_LOG_MODES, type DirtyLogMode } from '../kvm/dirty-collector.ts';
 import { VmDirtyControl } from '../kvm/dirty-control.ts';
 import { KvmError } from '../kvm/errors.ts';
@@ -57,7 +58,7 @@ export async function migrateCommand(argv: string[]): Promise<number> {
   const loop = new PrecopyLoop({ maxRounds: (options.rounds as number | undefined) ?? 10, threshold: (options.threshold as number | undefined) ?? 64 });
   const prog = await readProgram(positional[0]!);
   const vcpus = (options.vcpus as number | undefined) ?? 4;
-  const { vmm } = await createLoadedVm(prog, { vcpus, memMiB: (options.mem as number | undefined) ?? 64, set: options.set as string | undefined });
+  const { vmm } = await createLoadedVm(prog, { vcpus, memMiB: (options.mem as number | undefined) ?? 64, sets: parseSets(options.set as string | undefined) });
   try {
     const dirty = new VmDirtyControl(vmm);
     dirty.setMode(mode, true);
@@ -79,7 +80,7 @@ export async function migrateCommand(argv: string[]): Promise<number> {
     line();
     while (more) {
       await sleep(transferMs(sent, link));
-      sent = countBits(dirty.collect());
+      sent = bitmapWeight(dirty.collect());
       more = loop.record(sent);
       line();
     }
@@ -91,10 +92,4 @@ export async function migrateCommand(argv: string[]): Promise<number> {
   } finally {
     await vmm.destroy();
   }
-}
-
-function countBits(bitmap: Uint32Array): number {
-  let n = 0;
-  for (const w of bitmap) for (let v = w >>> 0; v !== 0; v &= v - 1) n++;
-  return n;
 }

@@ -5,7 +5,8 @@
 // dirty logging on and collect the log every N ms, so the counters and events
 // of the locking.txt mechanisms appear without writing a host program.
 import { UsageError, type OptionSpecs, type ParsedOptions } from './args.ts';
-import { readProgram } from './program.ts';
+import { readProgram, type ProgramBytes } from './program.ts';
+import { bitmapWeight } from '../kvm/bitops.ts';
 import { KvmError } from '../kvm/errors.ts';
 import { writeGuestWord } from '../kvm/guest-mem.ts';
 import { Vmm, type ExitInfo } from '../kvm/vmm.ts';
@@ -53,6 +54,25 @@ export function parseSets(spec: string | undefined, option = '--set'): [string, 
   });
 }
 
+/** A VM with the program loaded and its --set words (parseSets) patched, vCPUs not started. */
+export async function createLoadedVm(
+  prog: ProgramBytes, opts: { vcpus: number; memMiB: number; sets: [string, number][] },
+): Promise<{ vmm: Vmm; symbols: Map<string, number> }> {
+  const vmm = await Vmm.create({ memBytes: opts.memMiB * 1024 * 1024, vcpus: opts.vcpus }, spawnVcpuNode);
+  try {
+    const loaded = vmm.loadElf(prog.elf, prog.name);
+    for (const [sym, value] of opts.sets) {
+      const addr = loaded.symbols.get(sym);
+      if (addr === undefined) throw new KvmError('EINVAL', `--set: ${prog.name} has no symbol '${sym}'`);
+      if (!writeGuestWord(vmm.vm, addr, value)) throw new KvmError('EFAULT', `--set: ${sym} at 0x${(addr >>> 0).toString(16)} is not in guest RAM`);
+    }
+    return { vmm, symbols: loaded.symbols };
+  } catch (e) {
+    await vmm.destroy();
+    throw e;
+  }
+}
+
 /** Load the program, apply --set and --dirty-log, start the vCPUs. */
 export async function startObserved(positional: string[], options: ParsedOptions, command: string): Promise<ObservedVm> {
   if (positional.length !== 1) throw new UsageError(`${command} takes one program: webkvm ${command} dirty --vcpus 4`);
@@ -62,18 +82,12 @@ export async function startObserved(positional: string[], options: ParsedOptions
   const memMiB = (options.mem as number | undefined) ?? 64;
   const collectMs = options.collect as number | undefined;
   const timeoutS = options.timeout as number | undefined;
-  const vmm = await Vmm.create({ memBytes: memMiB * 1024 * 1024, vcpus }, spawnVcpuNode);
+  const { vmm } = await createLoadedVm(prog, { vcpus, memMiB, sets });
   const collections = { count: 0, pages: 0 };
   let timer: ReturnType<typeof setInterval> | undefined;
   let interrupted = false;
   const onSigint = () => (interrupted = true);
   try {
-    const loaded = vmm.loadElf(prog.elf, prog.name);
-    for (const [sym, value] of sets) {
-      const addr = loaded.symbols.get(sym);
-      if (addr === undefined) throw new KvmError('EINVAL', `--set: ${prog.name} has no symbol '${sym}'`);
-      if (!writeGuestWord(vmm.vm, addr, value)) throw new KvmError('EFAULT', `--set: ${sym} at 0x${(addr >>> 0).toString(16)} is not in guest RAM`);
-    }
     if (options['dirty-log'] || collectMs !== undefined) vmm.setDirtyLogging(true);
   } catch (e) {
     await vmm.destroy();
@@ -86,9 +100,8 @@ export async function startObserved(positional: string[], options: ParsedOptions
     // GET_DIRTY_LOG from this thread, as a migration loop in QEMU's main loop would.
     timer = setInterval(() => {
       if (vmm.exitInfo()) return;
-      const bitmap = vmm.getDirtyLog(0);
       collections.count++;
-      for (const w of bitmap) collections.pages += popcount(w);
+      collections.pages += bitmapWeight(vmm.getDirtyLog(0));
     }, collectMs);
   }
   const drain = () => {
@@ -120,10 +133,4 @@ export async function startObserved(positional: string[], options: ParsedOptions
       await vmm.destroy();
     },
   };
-}
-
-function popcount(x: number): number {
-  let n = 0;
-  for (let v = x >>> 0; v !== 0; v &= v - 1) n++;
-  return n;
 }
