@@ -41,7 +41,10 @@ export function createSlotView(views: SharedViews, slot: number): SlotView {
   const table = views.region(REGION_GFN_TABLE);
   let problem = !memslots || !bitmap || !table ? "the VM's layout has no memslots, dirty-bitmap or gfn-table region" : '';
   let cached: SlotSnapshot | null = null;
-  let key = '';
+  // The placement the cached subarrays were cut for (numbers, not a string key: no allocation per frame).
+  let placedPages = -1;
+  let placedDirty = -1;
+  let placedTable = -1;
   const rec = slot * MEMSLOT_WORDS;
 
   return {
@@ -65,9 +68,10 @@ export function createSlotView(views: SharedViews, slot: number): SlotView {
         problem = `memslot ${slot} points outside the dirty-bitmap or gfn-table region`;
         return null;
       }
-      const k = `${pages}|${dirtyBase}|${tableBase}`;
-      if (k !== key || !cached) {
-        key = k;
+      if (!cached || pages !== placedPages || dirtyBase !== placedDirty || tableBase !== placedTable) {
+        placedPages = pages;
+        placedDirty = dirtyBase;
+        placedTable = tableBase;
         cached = {
           pages, baseGfn, flags,
           dirty: bitmap.u32.subarray(dirtyBase, dirtyBase + words),
