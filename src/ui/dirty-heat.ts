@@ -1,9 +1,10 @@
 // The heat map's per-frame work, in typed arrays only (no allocation per frame):
 //   fold:   a set dirty bit puts its page at full heat; other pages cool down by
-//           `decay` (0 under reduced motion means "no fade": heat follows the bit);
+//           `decay` (-1 under reduced motion means "no fade": heat follows the bit);
 //   flash:  pages a collection returned go back to full heat, then fade;
 //   render: heat -> cividis LUT, cold pages that were ever backed in a dim
-//           colour, never-backed pages in the background colour.
+//           colour, never-backed pages in the background colour; and
+//           whether any pixel changed since the last frame.
 // It returns how many pages are dirty right now (the live bitmap's set bits).
 import { popcount32 } from './popcount.ts';
 
@@ -11,6 +12,8 @@ export const HEAT_MAX = 255;
 
 export class DirtyHeat {
   readonly heat: Uint8Array;
+  /** Did the last render() change any pixel? (false: the canvas already shows this frame) */
+  changed = true;
 
   constructor(readonly pages: number) {
     this.heat = new Uint8Array(pages);
@@ -65,18 +68,33 @@ export class DirtyHeat {
     }
   }
 
-  /** Write one pixel per page into `pixels` (a Uint32Array view of ImageData); returns the pages not yet cold. */
-  render(pixels: Uint32Array, gfnTable: Int32Array, lut: Uint32Array, backed: number, unbacked: number): number {
+  /**
+   * Write one pixel per page into `pixels` (a Uint32Array view of ImageData),
+   * page `selected` (if any) in `selectedPixel`; returns the pages not yet
+   * cold. `changed` says whether any pixel differs from the previous frame, so
+   * the panel can skip putImageData when nothing moved (an idle VM); the
+   * comparison is a branch-free xor, cheaper than a test per pixel.
+   */
+  render(
+    pixels: Uint32Array, gfnTable: Int32Array, lut: Uint32Array, backed: number, unbacked: number,
+    selected = -1, selectedPixel = 0,
+  ): number {
     const heat = this.heat;
     const n = Math.min(this.pages, pixels.length, gfnTable.length);
     let hot = 0;
+    let diff = 0;
     for (let p = 0; p < n; p++) {
       const v = heat[p]!;
+      let px: number;
       if (v !== 0) {
-        pixels[p] = lut[v]!;
+        px = lut[v]!;
         hot++;
-      } else pixels[p] = gfnTable[p] !== 0 ? backed : unbacked;
+      } else px = gfnTable[p] !== 0 ? backed : unbacked;
+      if (p === selected) px = selectedPixel;
+      diff |= pixels[p]! ^ px;
+      pixels[p] = px;
     }
+    this.changed = diff !== 0;
     return hot;
   }
 }

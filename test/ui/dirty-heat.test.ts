@@ -38,6 +38,24 @@ describe('DirtyHeat', () => {
     expect([...px]).toEqual([lut[255], 7, 9]);
     expect(lut[0]).toBe(packRgb(0x00, 0x22, 0x4e));
   });
+
+  it('draws the selected page and says whether a frame changed any pixel', () => {
+    const heat = new DirtyHeat(3);
+    const px = new Uint32Array(3);
+    const lut = cividisLut();
+    const table = Int32Array.from([0, 5 << 12 | 1, 0]);
+    heat.render(px, table, lut, 7, 9, 2, 1);
+    expect([...px]).toEqual([9, 7, 1]);
+    expect(heat.changed).toBe(true);
+    heat.render(px, table, lut, 7, 9, 2, 1);
+    expect(heat.changed).toBe(false); // an idle frame: the panel skips putImageData
+    heat.heat[0] = 1;
+    heat.render(px, table, lut, 7, 9, 2, 1);
+    expect(heat.changed).toBe(true);
+    heat.render(px, table, lut, 7, 9, -1, 1);
+    expect(heat.changed).toBe(true); // the selection moved off page 2
+    expect(px[2]).toBe(9);
+  });
 });
 
 describe('dirty grid', () => {

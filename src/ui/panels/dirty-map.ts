@@ -179,6 +179,14 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
     cell.textContent = describe(pinned);
   });
 
+  /** Per-frame figures reach the DOM only when they change: no attribute write per frame. */
+  const shown = { dirtyPages: -1, hotPages: -1 };
+  const showCount = (key: keyof typeof shown, n: number) => {
+    if (shown[key] === n) return;
+    shown[key] = n;
+    root.dataset[key] = String(n);
+  };
+
   const draw = (f: Frame) => {
     if (f.views !== slotViews) {
       slotViews = f.views;
@@ -186,8 +194,9 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
     }
     snap = slot ? slot.read() : null;
     if (!snap) {
-      root.dataset.dirtyPages = '0';
-      stats.textContent = f.views ? (slot?.problem || 'No memslot 0.') : 'No VM yet: load or run a guest.';
+      showCount('dirtyPages', 0);
+      const why = f.views ? (slot?.problem || 'No memslot 0.') : 'No VM yet: load or run a guest.';
+      if (stats.textContent !== why) stats.textContent = why;
       return;
     }
     const t0 = performance.now();
@@ -195,15 +204,15 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
     // Reduced motion: no fade, heat simply follows the bit.
     const decay = f.reducedMotion ? -1 : Math.max(1, Math.round((f.dt || 16) * 255 / FADE_MS));
     dirtyNow = cv.heat.fold(snap.dirty, decay);
-    const hot = cv.heat.render(cv.pixels, snap.gfnTable, lut, colours.backed, colours.unbacked);
-    // The selected page stays findable: white in the map (restored next frame by render).
-    if (pinned >= 0 && pinned < snap.pages) cv.pixels[pinned] = SELECTED_PIXEL;
-    ctx.putImageData(cv.image, 0, 0);
+    // The selected page stays findable: white in the map.
+    const hot = cv.heat.render(cv.pixels, snap.gfnTable, lut, colours.backed, colours.unbacked, pinned, SELECTED_PIXEL);
+    // An idle VM changes no pixel: skip the upload (up to 1 MiB per frame at 262,144 pages).
+    if (cv.heat.changed) ctx.putImageData(cv.image, 0, 0);
     const ms = performance.now() - t0;
     frameMs = frameMs === 0 ? ms : frameMs * 0.9 + ms * 0.1;
-    root.dataset.dirtyPages = String(dirtyNow);
+    showCount('dirtyPages', dirtyNow);
     // Pages still fading (or dirty): falls to 0 about FADE_MS after the last collection.
-    root.dataset.hotPages = String(hot);
+    showCount('hotPages', hot);
 
     if (f.now - lastText >= TEXT_INTERVAL_MS) {
       lastText = f.now;
