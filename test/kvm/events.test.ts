@@ -238,12 +238,13 @@ describe('event ring across threads', () => {
 
   it('a contended mmu_lock records one LOCK_CONTENDED event per contended acquisition', async () => {
     const vm = smallVm(3);
-    const counter = new SharedArrayBuffer(4);
-    await Promise.all([0, 1, 2].map((id) => threads.spawn('lock-worker.ts', { hv: vm.hv, ram: vm.ram, id, iterations: 3000, counter })));
+    const counter = new SharedArrayBuffer(8); // the count, the start barrier
+    await Promise.all([0, 1, 2].map((id) => threads.spawn('lock-worker.ts', { hv: vm.hv, ram: vm.ram, id, iterations: 20_000, counter, parties: 3 })));
     const s = readLockStats(vm.locks, MMU_LOCK);
     const { events, lost } = drain(vm.view('events'), 0);
     expect(lost).toBe(0);
     const contended = events.filter((e) => e.type === EV_LOCK_CONTENDED && e.a === MMU_LOCK);
+    expect(s.contended).toBeGreaterThan(0); // else the loop below checks nothing
     expect(contended.length).toBe(s.contended);
     for (const e of contended) {
       expect(e.vcpu).toBeGreaterThanOrEqual(0);
