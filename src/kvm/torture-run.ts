@@ -71,8 +71,6 @@ export interface TortureCounters {
 
 /** Lost pages kept by name; the rest are only counted. */
 export const MAX_NAMED = 20;
-/** Host operations per collection round (one of each, on random region pages). */
-const HOST_OPS_PER_ROUND = 3;
 /** How long the guest may take to publish its regions. */
 const START_TIMEOUT_MS = 10_000;
 
@@ -180,30 +178,29 @@ export class TortureRun {
 
   /** One swap-out, one migration and one KSM merge of random pages of the written region. */
   private hostOps(): void {
+    const vmm = this.vmm;
+    const gfnAt = (i: number): number => this.region[i]!.gpa >>> 12;
+    this.hostOp('swapOut', (i) => vmm.swapOutPage(gfnAt(i)));
+    this.hostOp('migrate', (i) => vmm.migratePage(gfnAt(i)) >= 0);
+    this.hostOp('ksmMerge', (i) => {
+      // Neighbouring pages of one vCPU usually hold the same iteration tag.
+      const j = i + 1 < this.region.length ? i + 1 : i - 1;
+      return j >= 0 && vmm.ksmMergePages(gfnAt(i), gfnAt(j));
+    });
+  }
+
+  /** Run `op` on a random region page; count it done, or skipped when the host refuses. */
+  private hostOp(counter: 'swapOut' | 'migrate' | 'ksmMerge', op: (i: number) => boolean): void {
     const h = this.c.host;
-    const n = this.region.length;
-    for (let k = 0; k < HOST_OPS_PER_ROUND; k++) {
-      const i = this.random(n);
-      const gfn = this.region[i]!.gpa >>> 12;
-      try {
-        if (k === 0) {
-          if (this.vmm.swapOutPage(gfn)) h.swapOut++;
-          else h.skipped++;
-        } else if (k === 1) {
-          if (this.vmm.migratePage(gfn) >= 0) h.migrate++;
-          else h.skipped++;
-        } else {
-          // Neighbouring pages of one vCPU usually hold the same iteration tag.
-          const j = i + 1 < n ? i + 1 : i - 1;
-          if (j >= 0 && this.vmm.ksmMergePages(gfn, this.region[j]!.gpa >>> 12)) h.ksmMerge++;
-          else h.skipped++;
-        }
-      } catch (e) {
-        // Refusals the host expects (pages differ, changed meanwhile, not
-        // resident, swap or pool full); anything else is a real failure.
-        if (!(e instanceof KvmError) || !['EINVAL', 'EAGAIN', 'ENOSPC', 'ENOMEM'].includes(e.code)) throw e;
-        h.skipped++;
-      }
+    const i = this.random(this.region.length);
+    try {
+      if (op(i)) h[counter]++;
+      else h.skipped++;
+    } catch (e) {
+      // Refusals the host expects (pages differ, changed meanwhile, not
+      // resident, swap or pool full); anything else is a real failure.
+      if (!(e instanceof KvmError) || !['EINVAL', 'EAGAIN', 'ENOSPC', 'ENOMEM'].includes(e.code)) throw e;
+      h.skipped++;
     }
   }
 
