@@ -19,28 +19,25 @@
 // does) or accepts a bounded, possibly stale answer.
 
 import {
-  HOST_PTE_LOCKED, HOST_PTE_PRESENT, HOST_PTE_SWAPPED, HOST_PTE_WRITABLE, KVCPU_NONPAGING_ROOT, KVCPU_ROOT,
-  KVCPU_SATP, KVCPU_WORDS, PTE_LIST_EXT, RMAP_DESC_NEXT, RMAP_DESC_SPTE, RMAP_DESC_WORDS, ROLE_ACCESS_SHIFT,
+  HOST_PTE_LOCKED, HOST_PTE_PRESENT, HOST_PTE_WRITABLE, KVCPU_NONPAGING_ROOT, KVCPU_ROOT,
+  KVCPU_SATP, KVCPU_WORDS, PTE_LIST_EXT, RMAP_DESC_NEXT, RMAP_DESC_SPTE, RMAP_DESC_WORDS,
   ROLE_DIRECT, ROLE_INVALID, ROLE_LEVEL_MASK, ROLE_NONPAGING, SP_FLAGS, SP_FLAG_IN_USE, SP_GFN, SP_META_WORDS,
   SP_NIL, SP_ROLE,
 } from './fields.ts';
 import { gfnToMemslot, gfnToTableIndex } from './memslot.ts';
-import { kvmMmuLookupPage, kvmMmuPageGetGfn } from './mmu-page.ts';
+import { NONPAGING_ROOT_ROLE, PAGING_ROOT_ROLE, kvmMmuLookupPage, kvmMmuPageGetGfn } from './mmu-page.ts';
 import type { VmShared } from './shm.ts';
 import { PAGE_SHIFT, PAGE_WORDS } from './shm.ts';
 import {
-  SPTE_ACCESSED, SPTE_DIRTY, SPTE_EXEC, SPTE_HOST_WRITEABLE, SPTE_MMIO, SPTE_MMU_WRITEABLE, SPTE_PERM_MASK,
-  SPTE_PRESENT, SPTE_READ, SPTE_USER, SPTE_WRITABLE, ACC_ALL,
+  SPTE_ACCESSED, SPTE_DIRTY, SPTE_EXEC, SPTE_HOST_WRITEABLE, SPTE_MMU_WRITEABLE, SPTE_READ, SPTE_USER, SPTE_WRITABLE,
+  isLastSpte, isMmioSpte, isShadowPresentPte, spteToPfn,
 } from './spte.ts';
-import { swapSlotWords } from './swap-store.ts';
+import { hostPteIsSwapped, swapSlotWords } from './swap-store.ts';
+import { SATP_MODE_SV32 } from '../cpu/csr-defs.ts';
+import { PRV_M } from '../cpu/memory.ts';
 
-const SATP_MODE_SV32 = 0x80000000;
-const PRV_M = 3;
 // Guest Sv32 PTE bits (privileged spec): V R W X U G A D.
 const GPTE_BITS = 'VRWXUGAD';
-/** The roles vcpu-mmu.ts gives its roots (same formula: level | flags). */
-const NONPAGING_ROOT_ROLE = 2 | ROLE_DIRECT | ROLE_NONPAGING | ((ACC_ALL >>> 1) << ROLE_ACCESS_SHIFT);
-const PAGING_ROOT_ROLE = 2;
 /** A torn rmap chain read without mmu_lock must not loop forever. */
 const MAX_RMAP_ENTRIES = 4096;
 
@@ -146,7 +143,7 @@ export function hostPageOf(vm: VmShared, gfn: number): HostPage {
     const state = (pte & HOST_PTE_WRITABLE) !== 0 ? 'resident' : 'ksm';
     return { state, hostPte: pte, pfn, swapSlot: -1, slot, refcount: Atomics.load(vm.pfnRefcount, pfn) };
   }
-  if ((pte & HOST_PTE_SWAPPED) !== 0) return { state: 'swapped', hostPte: pte, pfn: -1, swapSlot: pte >>> PAGE_SHIFT, slot, refcount: 0 };
+  if (hostPteIsSwapped(pte)) return { state: 'swapped', hostPte: pte, pfn: -1, swapSlot: pte >>> PAGE_SHIFT, slot, refcount: 0 };
   return { state: 'unbacked', hostPte: pte, pfn: -1, swapSlot: -1, slot, refcount: 0 };
 }
 
@@ -191,13 +188,13 @@ export function spteInfo(vm: VmShared, loc: number): SpteInfo {
   const index = loc % PAGE_WORDS;
   const page = shadowPageOf(vm, sp);
   const spte = Atomics.load(vm.spt, loc);
-  const present = (spte & SPTE_PRESENT) !== 0;
-  const leaf = present && (page.level === 1 || (spte & SPTE_PERM_MASK) !== 0);
-  const mmio = !present && (spte & SPTE_MMIO) !== 0;
+  const present = isShadowPresentPte(spte);
+  const leaf = present && isLastSpte(spte, page.level);
+  const mmio = !present && isMmioSpte(spte);
   const on = (bit: number) => (spte & bit) !== 0;
   return {
     page, index, loc, spte, present, leaf, mmio,
-    target: spte >>> PAGE_SHIFT,
+    target: spteToPfn(spte),
     gfn: page.level === 1 ? kvmMmuPageGetGfn(vm, sp, index) >>> 0 : -1,
     bits: {
       R: on(SPTE_READ), W: on(SPTE_WRITABLE), X: on(SPTE_EXEC), U: on(SPTE_USER), A: on(SPTE_ACCESSED), D: on(SPTE_DIRTY),

@@ -30,7 +30,8 @@ import { KvmError } from './errors.ts';
 import type { Kvm } from './kvm-host.ts';
 import {
   FLUSH_CAUSE_SP_WRITE_PROTECT, FLUSH_CAUSE_ZAP, KVM_DESC_FREE_COUNT, KVM_N_USED_MMU_PAGES, KVM_REQ_MMU_RELOAD,
-  KVM_SP_CREATED, KVM_SP_FREE_COUNT, KVM_SP_FREE_HEAD, ROLE_DIRECT, ROLE_INVALID, ROLE_LEVEL_MASK,
+  KVM_SP_CREATED, KVM_SP_FREE_COUNT, KVM_SP_FREE_HEAD, ROLE_ACCESS_SHIFT, ROLE_DIRECT, ROLE_INVALID, ROLE_LEVEL_MASK,
+  ROLE_NONPAGING,
   SP_FLAGS, SP_FLAG_IN_USE, SP_FLAG_ON_ZAP_LIST, SP_GFN, SP_HASH_NEXT, SP_LIST_NEXT, SP_META_WORDS, SP_NIL,
   SP_PARENT_PTES, SP_ROLE, SP_ROOT_COUNT, SP_WRITE_FLOODING, STAT_MMU_CACHE_MISS, STAT_MMU_RELOAD,
   STAT_MMU_RECYCLED, STAT_MMU_SHADOW_ZAPPED, STAT_MMU_ZAP_ALL,
@@ -41,7 +42,7 @@ import { kvmFlushRemoteTlbs } from './requests.ts';
 import type { VmShared } from './shm.ts';
 import { PAGE_WORDS } from './shm.ts';
 import {
-  SPTE_PRESENT, isLastSpte, isMmioSpte, isShadowPresentPte, mmuSpteClearNoTrack, mmuSpteSet, spteToPfn,
+  ACC_ALL, SPTE_PRESENT, isLastSpte, isMmioSpte, isShadowPresentPte, mmuSpteClearNoTrack, mmuSpteSet, spteToPfn,
 } from './spte.ts';
 
 /** Free shadow pages / pte_list_descs a fault may need; below this, zap all first. */
@@ -54,6 +55,10 @@ const WRITE_FLOODING_LIMIT = 3;
 export function spRole(level: number, flags: number): number {
   return (level & ROLE_LEVEL_MASK) | flags;
 }
+
+/** The roots' roles: the guest-physical map (satp bare, M-mode) and a guest Sv32 table. */
+export const NONPAGING_ROOT_ROLE = spRole(2, ROLE_DIRECT | ROLE_NONPAGING | ((ACC_ALL >>> 1) << ROLE_ACCESS_SHIFT));
+export const PAGING_ROOT_ROLE = spRole(2, 0);
 
 /** The level of a shadow page (1 or 2). */
 export function spLevel(vm: VmShared, sp: number): number {

@@ -26,20 +26,21 @@ import { ACC_WRITE, PRV_M, XLATE_MMIO, type HartMemory } from '../cpu/memory.ts'
 import { KvmError } from './errors.ts';
 import {
   KVCPU_NONPAGING_ROOT, KVCPU_ROOT, KVCPU_SATP, KVCPU_STAT_MMIO_EXITS, KVCPU_STAT_MMIO_FAST,
-  KVCPU_STAT_ROOT_LOAD, KVCPU_STAT_TLB_MISS, KVCPU_WORDS, KVM_MEMSLOTS_GEN, ROLE_ACCESS_SHIFT, ROLE_DIRECT,
-  ROLE_NONPAGING, SP_NIL,
+  KVCPU_STAT_ROOT_LOAD, KVCPU_STAT_TLB_MISS, KVCPU_WORDS, KVM_MEMSLOTS_GEN, SP_NIL,
 } from './fields.ts';
 import { RET_PF_RETRY, kvmMmuPageFault } from './fault.ts';
 import { kvmSetPfnDirty } from './hostmem.ts';
 import type { Kvm } from './kvm-host.ts';
 import { MemslotCache, markPageDirty, memslotRange } from './memslot.ts';
 import { kvmMmuGetRoot, kvmMmuPteWrite, rootIsInvalid } from './mmu.ts';
-import { kvmMmuCommitZapPage, kvmMmuPutRoot, makeMmuPagesAvailable, spRole } from './mmu-page.ts';
+import {
+  NONPAGING_ROOT_ROLE, PAGING_ROOT_ROLE, kvmMmuCommitZapPage, kvmMmuPutRoot, makeMmuPagesAvailable,
+} from './mmu-page.ts';
 import { kvmFlushRemoteTlbs, type KvmVcpuRequests, type VcpuTlb } from './requests.ts';
 import type { VmShared } from './shm.ts';
 import { PAGE_WORDS } from './shm.ts';
 import {
-  ACC_ALL, SPTE_ACCESSED, SPTE_DIRTY, SPTE_EXEC, SPTE_MMIO, SPTE_PERM_MASK, SPTE_PRESENT, SPTE_READ,
+  SPTE_ACCESSED, SPTE_DIRTY, SPTE_EXEC, SPTE_MMIO, SPTE_PERM_MASK, SPTE_PRESENT, SPTE_READ,
   SPTE_WRITABLE,
 } from './spte.ts';
 import { GuestWalker, permitted } from './walk.ts';
@@ -70,8 +71,6 @@ const NONPAGING_NEED = [SPTE_READ, SPTE_WRITABLE, SPTE_EXEC];
 
 const SATP_MODE_SV32 = 0x80000000 | 0;
 const SATP_PPN_MASK = 0x3fffff;
-const NONPAGING_ROOT_ROLE = spRole(2, ROLE_DIRECT | ROLE_NONPAGING | ((ACC_ALL >>> 1) << ROLE_ACCESS_SHIFT));
-const PAGING_ROOT_ROLE = spRole(2, 0);
 
 export class KvmVcpuMmu implements HartMemory {
   readonly ram: SharedArrayBuffer;
