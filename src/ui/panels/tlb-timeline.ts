@@ -18,7 +18,7 @@ import { KvmStatView } from '../kvm-stat-view.ts';
 import { bucketLabel, formatUs, LatencyHistogram, LAT_BUCKETS } from '../latency-histogram.ts';
 import { registerPanel, type Frame } from '../panel.ts';
 import {
-  EV_TLB_FLUSH, FLUSH_CAUSE_NAMES, REGION_EVENTS, STAT_REMOTE_TLB_FLUSH,
+  EV_TLB_FLUSH, FLUSH_CAUSE_NAMES, MAX_VCPUS, REGION_EVENTS, STAT_REMOTE_TLB_FLUSH,
 } from '../shared-layout.ts';
 import type { SharedViews } from '../shared-views.ts';
 
@@ -102,9 +102,20 @@ export function registerTlbTimelinePanel(): void {
     details.textContent = 'Hover or click a flush for its details.';
   };
 
+  // CSS widths of the two canvases, kept by a ResizeObserver: reading clientWidth
+  // every frame would force a layout after the DOM writes of the other panels.
+  const cssWidth = new Map<Element, number>();
+  if (typeof ResizeObserver !== 'undefined') {
+    const ro = new ResizeObserver((entries) => {
+      for (const e of entries) cssWidth.set(e.target, Math.round(e.contentRect.width));
+    });
+    ro.observe(canvas);
+    ro.observe(histCanvas);
+  }
+
   const fitCanvas = (c: HTMLCanvasElement, cssHeight: number) => {
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(c.clientWidth * dpr));
+    const w = Math.max(1, Math.round((cssWidth.get(c) ?? c.clientWidth) * dpr));
     const hgt = Math.round(cssHeight * dpr);
     if (c.width !== w || c.height !== hgt) {
       c.width = w;
@@ -178,17 +189,23 @@ export function registerTlbTimelinePanel(): void {
     const step = windowUs / 4;
     const nowUs = eventNowUs();
     const endUs = f.reducedMotion ? Math.ceil(nowUs / step) * step : nowUs;
-    const g: TimelineGeometry = { width: W, height: H - axis, left: LABEL_PX * dpr, lanes, endUs, windowUs };
-    geom = g;
+    // One geometry object, updated in place (hit-testing reads it between frames).
+    const g = (geom ??= { width: 0, height: 0, left: 0, lanes: 1, endUs: 0, windowUs: 1 });
+    g.width = W;
+    g.height = H - axis;
+    g.left = LABEL_PX * dpr;
+    g.lanes = lanes;
+    g.endUs = endUs;
+    g.windowUs = windowUs;
     const lh = laneHeight(g);
     ctx.clearRect(0, 0, W, H);
-    ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+    ctx.font = fontPx(11 * dpr);
     ctx.textBaseline = 'middle';
     for (let l = 0; l < lanes; l++) {
       ctx.fillStyle = l % 2 ? colours.laneB : colours.laneA;
       ctx.fillRect(g.left, l * lh, W - g.left, lh);
       ctx.fillStyle = colours.text;
-      ctx.fillText(l === 0 ? 'VMM' : `vCPU ${l - 1}`, 4 * dpr, l * lh + lh / 2);
+      ctx.fillText(LANE_LABELS[l] ?? `vCPU ${l - 1}`, 4 * dpr, l * lh + lh / 2);
     }
     // One grid line per second (per 10 s on the long window), labelled "−n s".
     const gridS = windowS > 20 ? 10 : windowS > 5 ? 2 : 0.5;
@@ -203,23 +220,39 @@ export function registerTlbTimelinePanel(): void {
       ctx.moveTo(x + 0.5, 0);
       ctx.lineTo(x + 0.5, g.height);
       ctx.stroke();
-      const label = s === 0 ? 'now' : `−${s} s`;
+      const label = gridLabel(s);
       const tw = ctx.measureText(label).width;
       ctx.fillText(label, Math.max(g.left, Math.min(W - tw, x - tw / 2)), g.height + 2 * dpr);
     }
     const bw = Math.max(2, 2 * dpr);
+    // Bars first (the colour set only when the cause changes), then every
+    // requester's triangle in one path and one fill: thousands of flushes in
+    // the window stay thousands of rects, not thousands of fills.
+    let style = -1;
     for (let k = 0; k < log.size; k++) {
       log.get(k, scratch);
       const x = xOfTime(g, scratch.timeUs);
       if (x < g.left - bw) break;
       if (x > W + bw) continue;
-      ctx.fillStyle = CAUSE_COLOURS[scratch.cause] ?? '#999999';
+      if (scratch.cause !== style) {
+        style = scratch.cause;
+        ctx.fillStyle = CAUSE_COLOURS[style] ?? '#999999';
+      }
       for (let v = 0; v < vcpus; v++) {
         if (((scratch.targets >>> v) & 1) === 0) continue;
         ctx.fillRect(x - bw / 2, (v + 1) * lh + lh * 0.15, bw, lh * 0.7);
       }
-      triangle(ctx, x, requesterLane(scratch.requester) * lh + lh / 2, lh * 0.3, colours.text);
     }
+    ctx.beginPath();
+    for (let k = 0; k < log.size; k++) {
+      log.get(k, scratch);
+      const x = xOfTime(g, scratch.timeUs);
+      if (x < g.left - bw) break;
+      if (x > W + bw) continue;
+      triangle(ctx, x, requesterLane(scratch.requester) * lh + lh / 2, lh * 0.3);
+    }
+    ctx.fillStyle = colours.text;
+    ctx.fill();
     const sel = log.find(selectedSeq);
     const mark = hoverK >= 0 ? hoverK : sel;
     if (mark >= 0 && log.get(mark, scratch)) {
@@ -247,7 +280,7 @@ export function registerTlbTimelinePanel(): void {
       hctx.fillRect(k * bw + 1, H - axis - bh, bw - 2, bh);
     }
     hctx.fillStyle = colours.muted;
-    hctx.font = `${10 * dpr}px system-ui, sans-serif`;
+    hctx.font = fontPx(10 * dpr);
     hctx.textBaseline = 'top';
     for (const [k, text] of [[1, '1 µs'], [11, '1 ms'], [LAT_BUCKETS - 1, '65 ms+']] as const) {
       const tw = hctx.measureText(text).width;
@@ -330,15 +363,31 @@ export function registerTlbTimelinePanel(): void {
   });
 }
 
-/** The requester's mark: a small triangle pointing down. */
-function triangle(ctx: CanvasRenderingContext2D, x: number, y: number, r: number, colour: string): void {
-  ctx.beginPath();
+/** Lane labels, made once: lane 0 is the VMM, lane 1 + v is vCPU v. */
+const LANE_LABELS: readonly string[] = ['VMM', ...Array.from({ length: MAX_VCPUS }, (_, v) => `vCPU ${v}`)];
+
+const gridLabels = new Map<number, string>();
+/** "now", "−2 s": the grid labels repeat every frame, so each is made once. */
+function gridLabel(s: number): string {
+  let label = gridLabels.get(s);
+  if (label === undefined) gridLabels.set(s, (label = s === 0 ? 'now' : `−${s} s`));
+  return label;
+}
+
+const fonts = new Map<number, string>();
+/** The canvas font at a pixel size (the same few sizes every frame unless the zoom changes). */
+function fontPx(px: number): string {
+  let font = fonts.get(px);
+  if (font === undefined) fonts.set(px, (font = `${px}px system-ui, sans-serif`));
+  return font;
+}
+
+/** The requester's mark, a small triangle pointing down, added to the current path. */
+function triangle(ctx: CanvasRenderingContext2D, x: number, y: number, r: number): void {
   ctx.moveTo(x - r, y - r);
   ctx.lineTo(x + r, y - r);
   ctx.lineTo(x, y + r);
   ctx.closePath();
-  ctx.fillStyle = colour;
-  ctx.fill();
 }
 
 /** 'dirty-log' -> 'flushesDirtyLog' (the dataset key of data-flushes-dirty-log). */
