@@ -68,19 +68,24 @@ export function registerLocksPanel(): void {
     h('thead', {}, h('tr', {}, h('td'), ...LOCK_NAMES.map((n) => h('th', { scope: 'col', class: 'num' }, n)))),
     h('tbody', {}, ...ROWS.map((row, i) => h('tr', {}, h('th', { scope: 'row' }, row.label), ...cells[i]!))));
   const recentList = h('ol', { class: 'locks-recent', reversed: true });
+  const recentItems = Array.from({ length: RECENT }, () => h('li'));
+  /** The last RECENT contended acquisitions, a ring indexed by `seen` (no allocation per event). */
+  const recent: Contention[] = Array.from({ length: RECENT }, () => ({ timeUs: 0, vcpu: 0, lock: 0, waitNs: 0 }));
   const recentNote = h('p', { class: 'locks-note' }, 'No contended acquisitions yet.');
 
   let root: HTMLElement = h('div');
   let views: SharedViews | null = null;
   let stats: KvmStatView | null = null;
   let reader: EventReader | null = null;
-  let recent: Contention[] = [];
   let seen = 0;
   let lastSample = -1;
 
   const onContended = (r: EventRecord) => {
-    recent.push({ timeUs: r.timeUs, vcpu: r.vcpu, lock: r.a, waitNs: r.b >>> 0 });
-    if (recent.length > RECENT) recent.shift();
+    const e = recent[seen % RECENT]!;
+    e.timeUs = r.timeUs;
+    e.vcpu = r.vcpu;
+    e.lock = r.a;
+    e.waitNs = r.b >>> 0;
     seen++;
   };
 
@@ -94,9 +99,15 @@ export function registerLocksPanel(): void {
     }
     root.dataset.contentionEvents = String(seen);
     const now = eventNowUs();
-    recentList.replaceChildren(...recent.slice().reverse().map((e) => h('li', {},
-      `${formatUs(Math.max(0, now - e.timeUs))} ago: ${e.vcpu < 0 ? 'the VMM' : `vCPU ${e.vcpu}`} waited ` +
-      `${formatNs(e.waitNs)} for ${LOCK_NAMES[e.lock] ?? `lock ${e.lock}`}`)));
+    // Newest first, in the same RECENT list items (their "ago" changes every time).
+    const n = Math.min(seen, RECENT);
+    for (let i = 0; i < n; i++) {
+      const e = recent[(seen - 1 - i) % RECENT]!;
+      recentItems[i]!.textContent =
+        `${formatUs(Math.max(0, now - e.timeUs))} ago: ${e.vcpu < 0 ? 'the VMM' : `vCPU ${e.vcpu}`} waited ` +
+        `${formatNs(e.waitNs)} for ${LOCK_NAMES[e.lock] ?? `lock ${e.lock}`}`;
+    }
+    if (recentList.childElementCount !== n) recentList.replaceChildren(...recentItems.slice(0, n));
     recentNote.textContent = seen === 0
       ? (views ? 'No contended acquisitions yet.' : 'No VM yet: load or run a guest.')
       : `${seen.toLocaleString()} contended acquisitions seen in the event ring; the latest:`;
@@ -108,7 +119,6 @@ export function registerLocksPanel(): void {
       stats = views ? new KvmStatView(views) : null;
       const ev = views?.region(REGION_EVENTS) ?? null;
       reader = ev ? new EventReader(ev.i32, 'oldest') : null;
-      recent = [];
       seen = 0;
       lastSample = -1;
       rates.forEach((r) => (r.acq.reset(), r.cont.reset()));
