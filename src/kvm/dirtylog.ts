@@ -30,8 +30,7 @@ import {
 import { hweight32 } from './bitops.ts';
 import { check, KvmError } from './errors.ts';
 import {
-  FLUSH_CAUSE_DIRTY_LOG, KVM_MANUAL_DIRTY_LOG_PROTECT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, MEMSLOT_BASE_GFN,
-  MEMSLOT_DIRTY_BASE, MEMSLOT_FLAGS, MEMSLOT_NPAGES, MEMSLOT_TABLE_BASE, MEMSLOT_WORDS, STAT_DIRTY_COLLECT,
+  FLUSH_CAUSE_DIRTY_LOG, KVM_MANUAL_DIRTY_LOG_PROTECT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_SLOTS_NUM, STAT_DIRTY_COLLECT,
   STAT_DIRTY_COLLECT_PAGES, STAT_DIRTY_COLLECT_US, STAT_DIRTY_WRPROT_PAGES,
 } from './fields.ts';
 import {
@@ -43,6 +42,8 @@ import type { Kvm } from './kvm-host.ts';
 import { RACE_ARMED, RP_GET_AFTER_FLUSH, RP_GET_AFTER_XCHG, RP_GET_BEFORE_FLUSH, racePoint } from './race/pause-points.ts';
 import { kvmFlushRemoteTlbs } from './requests.ts';
 import { pteListCollect } from './rmap.ts';
+// A call-time cycle (set-memory-region.ts calls into this file): no top-level use either way.
+import { kvmGetMemslot, type KvmMemslotInfo } from './set-memory-region.ts';
 import type { VmShared } from './shm.ts';
 import { spteWriteProtect } from './spte.ts';
 
@@ -69,31 +70,16 @@ export interface KvmClearDirtyLog {
   bitmap: Uint32Array;
 }
 
-/** The fields of a memslot record that dirty logging needs. */
-export interface DirtySlot {
-  flags: number;
-  baseGfn: number;
-  npages: number;
-  tableBase: number;
-  /** First word of the live bitmap; the scratch half follows at + words. */
-  dirtyBase: number;
+/** A memslot record as dirty logging uses it: kvmGetMemslot's, plus its bitmap's length. */
+export interface DirtySlot extends KvmMemslotInfo {
+  /** Words of the live bitmap (from dirtyBase); the scratch half follows at + words. */
   words: number;
 }
 
 /** Read slot `id`'s record (stable: the callers hold slots_lock). Null if empty. */
 function idToMemslot(vm: VmShared, id: number): DirtySlot | null {
-  const s = vm.memslots;
-  const b = id * MEMSLOT_WORDS;
-  const npages = Atomics.load(s, b + MEMSLOT_NPAGES);
-  if (npages === 0) return null;
-  return {
-    flags: Atomics.load(s, b + MEMSLOT_FLAGS),
-    baseGfn: Atomics.load(s, b + MEMSLOT_BASE_GFN),
-    npages,
-    tableBase: Atomics.load(s, b + MEMSLOT_TABLE_BASE),
-    dirtyBase: Atomics.load(s, b + MEMSLOT_DIRTY_BASE),
-    words: Math.ceil(npages / 32),
-  };
+  const slot = kvmGetMemslot(vm, id);
+  return slot === null ? null : { ...slot, words: Math.ceil(slot.npages / 32) };
 }
 
 /** kvm->manual_dirty_log_protect: the args[0] last given to the cap (0 = off). */

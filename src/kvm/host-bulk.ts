@@ -8,10 +8,11 @@
 // vCPUs run. VMM thread only.
 
 import { KvmError } from './errors.ts';
-import { HOST_PTE_PRESENT, MEMSLOT_NPAGES, MEMSLOT_BASE_GFN, MEMSLOT_TABLE_BASE, MEMSLOT_WORDS } from './fields.ts';
+import { HOST_PTE_PRESENT } from './fields.ts';
 import { kvmKsmMergePages, kvmSwapOutPage, pagesSame } from './host-ops.ts';
 import type { Kvm } from './kvm-host.ts';
 import { gfnToTableIndex } from './memslot.ts';
+import { kvmGetMemslot } from './set-memory-region.ts';
 import { PAGE_SHIFT, PAGE_WORDS, type VmShared } from './shm.ts';
 
 export interface BulkResult {
@@ -25,14 +26,11 @@ export interface BulkResult {
 
 /** [gfn, host PTE] of every resident page of memslot `slot`. */
 function residentPages(vm: VmShared, slot: number): [number, number][] {
-  const b = slot * MEMSLOT_WORDS;
-  const n = Atomics.load(vm.memslots, b + MEMSLOT_NPAGES);
-  const base = Atomics.load(vm.memslots, b + MEMSLOT_BASE_GFN) >>> 0;
-  const table = Atomics.load(vm.memslots, b + MEMSLOT_TABLE_BASE);
+  const s = kvmGetMemslot(vm, slot);
   const out: [number, number][] = [];
-  for (let i = 0; i < n; i++) {
-    const pte = Atomics.load(vm.gfnTable, table + i);
-    if ((pte & HOST_PTE_PRESENT) !== 0) out.push([base + i, pte]);
+  for (let i = 0; s !== null && i < s.npages; i++) {
+    const pte = Atomics.load(vm.gfnTable, s.tableBase + i);
+    if ((pte & HOST_PTE_PRESENT) !== 0) out.push([(s.baseGfn >>> 0) + i, pte]);
   }
   return out;
 }
