@@ -58,6 +58,8 @@ export function registerTorturePanel(api: VmmApi | null, session: Session, loadD
   let root: HTMLElement = h('div');
   let timer: ReturnType<typeof setInterval> | null = null;
   let polling = false;
+  /** Lost pages in the list now: it only grows during a run, so it is rebuilt only when this changes. */
+  let lostShown = -1;
 
   const setRunning = (running: boolean) => {
     start.disabled = running || api === null;
@@ -88,9 +90,12 @@ export function registerTorturePanel(api: VmmApi | null, session: Session, loadD
       ? `${c.host.swapOut} swap-outs, ${c.host.ksmMerge} KSM merges, ${c.host.migrate} migrations, ${c.host.skipped} skipped`
       : 'off';
     cells.elapsed.textContent = `${(c.elapsedMs / 1000).toFixed(1)} s`;
-    lostList.replaceChildren(...c.lost.map((p) =>
-      h('li', {}, `LOST gfn 0x${p.gfn.toString(16)} (gpa 0x${(p.gpa >>> 0).toString(16)}) at collection ${p.collection}: written, never in the dirty log`)));
-    if (c.lostPages > c.lost.length) lostList.append(h('li', {}, `… and ${c.lostPages - c.lost.length} more`));
+    if (c.lostPages !== lostShown) {
+      lostShown = c.lostPages;
+      lostList.replaceChildren(...c.lost.map((p) =>
+        h('li', {}, `LOST gfn 0x${p.gfn.toString(16)} (gpa 0x${(p.gpa >>> 0).toString(16)}) at collection ${p.collection}: written, never in the dirty log`)));
+      if (c.lostPages > c.lost.length) lostList.append(h('li', {}, `… and ${c.lostPages - c.lost.length} more`));
+    }
     const what = `${c.vcpus} vCPUs × ${c.pages} pages, ${c.mode}${c.hostOps ? ', host ops' : ''}${c.unsafe ? `, UNSAFE ${c.unsafe}` : ''}`;
     verdict.textContent = c.state === 'error' ? `Torture stopped: ${c.error ?? 'error'}` :
       `${c.state === 'running' ? 'Running' : c.state === 'stopped' ? 'Stopped' : 'Starting'} (${what}): ` +
@@ -120,6 +125,7 @@ export function registerTorturePanel(api: VmmApi | null, session: Session, loadD
   start.addEventListener('click', async () => {
     if (!api) return;
     setRunning(true);
+    lostShown = -1; // a new run: its list is new even if its count is the same
     root.dataset.tortureState = 'starting';
     verdict.textContent = 'Creating the VM and loading the dirty guest…';
     const n = clampInt(vcpus.value, 1, 8, 2);
