@@ -141,14 +141,8 @@ function printVerdict(v: RaceVerdict): void {
 function printRun(run: RaceRun, title: string, quotes: boolean): void {
   out(`race ${run.scenario}: ${title}${run.unsafe ? ' (protection OFF)' : ''}`);
   for (const s of run.steps) printStep(s, quotes);
-  const v = run.verdict;
   out('');
-  if (v.violations.length === 0) out(`verdict: clean (${v.checker})`);
-  else {
-    out(`verdict: OOPS, found by ${v.checker}`);
-    for (const x of v.violations) out(`  ${x}`);
-  }
-  out(v.expected ? 'outcome: as expected for this setting' : 'outcome: NOT the expected one for this setting');
+  printVerdict(run.verdict);
 }
 
 function printStep(s: RaceStep, quotes: boolean): void {
