@@ -30,9 +30,10 @@ import {
   HOST_PTE_PRESENT, HOST_PTE_SWAPPED, ROLE_INVALID, SP_FLAG_IN_USE, SP_FLAGS, SP_META_WORDS, SP_ROLE,
 } from '../fields.ts';
 import { gfnToTableIndex } from '../memslot.ts';
+import { rmapLocations } from '../mmu-explain.ts';
 import { kvmMmuPageGetGfn, spLevel } from '../mmu-page.ts';
 import { PAGE_WORDS } from '../shm.ts';
-import { isLastSpte, isShadowPresentPte, spteToPfn } from '../spte.ts';
+import { SPTE_DIRTY, isLastSpte, isShadowPresentPte, spteToPfn } from '../spte.ts';
 import type { RaceEngine, RaceWrite } from './engine.ts';
 import { raceBadWalk } from './walk-record.ts';
 
@@ -85,12 +86,24 @@ export function checkHostDirtyFlag(e: RaceEngine): RaceCheckResult {
     if (w.gfn < 0 || e.pfnOfGfn(w.gfn) !== w.pfn) continue; // the page changed owner since
     if (e.hostCleans.some((c) => c.pfn === w.pfn && c.step > w.step)) continue;
     if (e.hostDirty(w.pfn)) continue;
-    const dirtySpte = e.sptesMapping(w.pfn).some((loc) => (Atomics.load(e.vm.spt, loc) & (1 << 6)) !== 0);
-    if (dirtySpte) continue;
+    if (mappedDirty(e, w.gfn, w.pfn)) continue;
     violations.push(`host page pfn ${hex(w.pfn)} (gfn ${hex(w.gfn)}) was written at step ${w.step} through an SPTE with D set, ` +
       'but no SPTE maps it with D any more and its dirty flag is clear: kvm_set_pfn_dirty never ran, the host would drop the data');
   }
   return { checker: 'host dirty flag', violations };
+}
+
+/**
+ * Does an SPTE in gfn's rmap still map pfn with D set? Then the write is not
+ * lost yet: zapping that SPTE (kvm_unmap_rmapp) carries D to the host page.
+ * rmapLocations is the explorer's bounded lock-free rmap read: in free play a
+ * parked lane may hold mmu_lock while the verdict is asked for.
+ */
+function mappedDirty(e: RaceEngine, gfn: number, pfn: number): boolean {
+  return rmapLocations(e.vm, gfn).some((loc) => {
+    const spte = Atomics.load(e.vm.spt, loc);
+    return isShadowPresentPte(spte) && spteToPfn(spte) === pfn && (spte & SPTE_DIRTY) !== 0;
+  });
 }
 
 /** Is host page pfn in the free pool ('pfn-free' bit set)? */

@@ -17,23 +17,27 @@
 // lanes; the CLI and tests with worker_threads. The spawner is injected.
 import { KvmError } from '../errors.ts';
 import {
-  KVCPU_MODE, KVCPU_NONPAGING_ROOT, KVCPU_REQUESTS, KVCPU_ROOT, KVCPU_WORDS, KVM_MEM_LOG_DIRTY_PAGES,
+  EXITING_GUEST_MODE, KVCPU_MODE, KVCPU_NONPAGING_ROOT, KVCPU_REQUESTS, KVCPU_ROOT, KVCPU_WORDS, KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MMU_NOTIFIER_COUNT, KVM_MMU_NOTIFIER_SEQ, MEMSLOT_BASE_GFN, MEMSLOT_DIRTY_BASE, MEMSLOT_NPAGES,
   MEMSLOT_TABLE_BASE, MODE_NAMES, PFN_DIRTY, SP_NIL, HOST_PTE_PRESENT, HOST_PTE_SWAPPED,
 } from '../fields.ts';
 import { Kvm } from '../kvm-host.ts';
-import { gfnToPfn } from '../memslot.ts';
+import { gfnToPfn, gfnToTableIndex } from '../memslot.ts';
 import { kvmReleasePfnClean } from '../hostmem.ts';
 import { kvmSetUserMemoryRegion } from '../set-memory-region.ts';
 import { createVm, PAGE_WORDS, type VmShared } from '../shm.ts';
 import {
   SPTE_ACCESSED, SPTE_DIRTY, SPTE_EXEC, SPTE_HOST_WRITEABLE, SPTE_MMIO, SPTE_MMU_WRITEABLE, SPTE_PRESENT, SPTE_READ,
-  SPTE_USER, SPTE_WRITABLE,
+  SPTE_USER, SPTE_WRITABLE, isShadowPresentPte, spteToPfn,
 } from '../spte.ts';
 import { kvmSetUnsafe } from '../unsafe.ts';
-import { OP_CONTEXT, OP_ENTER, OP_NAMES, OP_QUIT, readLaneMessage, type RaceLaneInit } from './lane.ts';
 import {
-  LANE_ARGS, LANE_ARM_ARG, LANE_ARM_MASK, LANE_BUSY, LANE_CMD_SEQ, LANE_DONE_SEQ, LANE_ERROR, LANE_OP, LANE_PARKED,
+  OP_CONTEXT, OP_ENTER, OP_GET_LOG, OP_KSM_MERGE, OP_LOAD, OP_MIGRATE, OP_NAMES, OP_QUIT, OP_STORE, OP_SWAP_OUT, OP_ZAP,
+  OP_ZAP_SP, readLaneMessage, type RaceLaneInit,
+} from './lane.ts';
+import {
+  LANE_ARGS, LANE_ARM_ARG, LANE_ARM_MASK, LANE_BUSY, LANE_CMD_SEQ, LANE_DONE, LANE_DONE_SEQ, LANE_ERROR, LANE_IDLE, LANE_KICK,
+  LANE_OP, LANE_PARKED,
   LANE_PARKED_AT, LANE_PARK_SEQ, LANE_RELEASE, LANE_RESULT, LANE_STATE, LANE_TLB_READ, LANE_TLB_WRITE, LANE_WATCH, LANE_WATCH_N,
   RACE_ARMED, RACE_BELL, RACE_COLLECT, RACE_FLAGS, laneBase, pausePointByName, pausePointName,
 } from './pause-points.ts';
@@ -49,7 +53,7 @@ export interface RaceLaneThread {
 export const RACE_RAM = 0x8000_0000;
 export const RACE_RAM_GFN = RACE_RAM / 4096;
 /** The lab VM: 2 MiB of guest RAM (512 pages: the collection area holds 2048). */
-const RACE_MEM_BYTES = 2 << 20;
+export const RACE_RAM_BYTES = 2 << 20;
 const LANE_INDEX: Record<RaceLane, number> = { vcpu0: 0, vcpu1: 1, host: 2, guest: 3 };
 const VCPU_OF: Record<RaceLane, number> = { vcpu0: 0, vcpu1: 1, host: -1, guest: -1 };
 
@@ -154,9 +158,9 @@ export class RaceEngine {
    * `unsafe`: UNSAFE_* bits (unsafe.ts); `flags`: RACE_FLAG_* knobs.
    */
   static async create(spawn: RaceLaneSpawner, lanes: readonly RaceLane[], unsafe: number, flags = 0): Promise<RaceEngine> {
-    const vm = createVm({ memBytes: RACE_MEM_BYTES, vcpus: 2 });
+    const vm = createVm({ memBytes: RACE_RAM_BYTES, vcpus: 2 });
     const e = new RaceEngine(vm, lanes);
-    kvmSetUserMemoryRegion(e.kvm, { slot: 0, flags: KVM_MEM_LOG_DIRTY_PAGES, guestPhysAddr: RACE_RAM, memorySize: RACE_MEM_BYTES });
+    kvmSetUserMemoryRegion(e.kvm, { slot: 0, flags: KVM_MEM_LOG_DIRTY_PAGES, guestPhysAddr: RACE_RAM, memorySize: RACE_RAM_BYTES });
     kvmSetUnsafe(vm, unsafe);
     Atomics.store(vm.race, RACE_FLAGS, flags);
     Atomics.store(vm.race, RACE_ARMED, 1);
@@ -345,8 +349,35 @@ export class RaceEngine {
     Atomics.store(this.race, b + LANE_ARM_MASK, mask);
   }
 
-  /** Wait for the lane's outcome: a pause point's name, 'done' or 'blocked'. */
+  /**
+   * Wait for the lane's outcome: a pause point's name, 'done' or 'blocked';
+   * then for any vCPU lane kicked meanwhile to finish taking the kick, so the
+   * step's snapshot shows its flushed TLB every time, not only when it was quick.
+   */
   private async awaitLane(lane: RaceLane, expect: Expect, what: string, oldPark = -1): Promise<string> {
+    const outcome = await this.awaitOutcome(lane, expect, what, oldPark);
+    await this.waitUntil(() => !this.lanes.some((l) => this.takingKick(l)), this.stepTimeoutMs, () => 'a kicked vCPU lane did not take its kick');
+    return outcome;
+  }
+
+  /**
+   * An idle vCPU lane kicked with a request to take (its idle loop does so
+   * within a few ms) that has not yet flushed and republished its TLB. A kick
+   * whose request is not published yet ('no-mode-order', requester parked
+   * between the two) cannot be taken: not waited for.
+   */
+  private takingKick(lane: RaceLane): boolean {
+    const v = VCPU_OF[lane];
+    if (v < 0) return false;
+    const b = laneBase(LANE_INDEX[lane]);
+    if (Atomics.load(this.race, b + LANE_KICK) !== 0) return true;
+    const st = Atomics.load(this.race, b + LANE_STATE);
+    if (st !== LANE_IDLE && st !== LANE_DONE && st !== LANE_ERROR) return false;
+    const w = v * KVCPU_WORDS;
+    return Atomics.load(this.vm.kvmVcpu, w + KVCPU_MODE) === EXITING_GUEST_MODE && Atomics.load(this.vm.kvmVcpu, w + KVCPU_REQUESTS) !== 0;
+  }
+
+  private async awaitOutcome(lane: RaceLane, expect: Expect, what: string, oldPark: number): Promise<string> {
     const r = this.race;
     const b = laneBase(LANE_INDEX[lane]);
     const seq = this.seqs.get(lane)!;
@@ -403,14 +434,14 @@ export class RaceEngine {
 
   /** Before a store: is the SPTE for va writable now (to tell a stale TLB entry from a good one)? */
   private writeContext(lane: RaceLane, op: number, args: readonly number[]): boolean {
-    if (op !== 5 /* OP_STORE */) return false;
+    if (op !== OP_STORE) return false;
     const w = this.spteFor(VCPU_OF[lane], args[0]! >>> 0);
     return w !== null && (w.value & SPTE_WRITABLE) !== 0;
   }
 
   private afterCommand(lane: RaceLane, op: number, args: readonly number[], res: Int32Array, outcome: string, spteW: boolean): void {
     const step = this.steps.length;
-    if (op === 5 /* OP_STORE */ && outcome === 'done') {
+    if (op === OP_STORE && outcome === 'done') {
       const pfn = res[0]! >>> 12;
       const va = args[0]! >>> 0;
       const hit = res[1] === 1;
@@ -421,7 +452,7 @@ export class RaceEngine {
         spteDirty: after !== null && after.pfn === pfn && (after.value & SPTE_DIRTY) !== 0,
       });
     }
-    if (op === 14 /* OP_GET_LOG */ && outcome === 'done') this.collections.push({ step, gfns: this.readCollection() });
+    if (op === OP_GET_LOG && outcome === 'done') this.collections.push({ step, gfns: this.readCollection() });
   }
 
   private readCollection(): Set<number> {
@@ -459,15 +490,15 @@ export class RaceEngine {
     const root = Atomics.load(this.vm.kvmVcpu, vcpu * KVCPU_WORDS + (np ? KVCPU_NONPAGING_ROOT : KVCPU_ROOT));
     if (root === SP_NIL) return null;
     const l2 = Atomics.load(this.vm.spt, root * PAGE_WORDS + (va >>> 22));
-    if ((l2 & SPTE_PRESENT) === 0) return null;
-    const loc = (l2 >>> 12) * PAGE_WORDS + ((va >>> 12) & 0x3ff);
+    if (!isShadowPresentPte(l2)) return null;
+    const loc = spteToPfn(l2) * PAGE_WORDS + ((va >>> 12) & 0x3ff);
     const value = Atomics.load(this.vm.spt, loc);
-    return { loc, value, pfn: (value & SPTE_PRESENT) !== 0 ? value >>> 12 : -1 };
+    return { loc, value, pfn: isShadowPresentPte(value) ? spteToPfn(value) : -1 };
   }
 
   /** The host pfn backing gfn now, or -1 (never touched, swapped out). */
   pfnOfGfn(gfn: number): number {
-    const idx = this.tableIndex(gfn);
+    const idx = gfnToTableIndex(this.vm, gfn);
     if (idx < 0) return -1;
     const pte = Atomics.load(this.vm.gfnTable, idx);
     return (pte & HOST_PTE_PRESENT) !== 0 ? pte >>> 12 : -1;
@@ -486,13 +517,6 @@ export class RaceEngine {
     return -1;
   }
 
-  private tableIndex(gfn: number): number {
-    const s = this.vm.memslots;
-    const rel = gfn - Atomics.load(s, MEMSLOT_BASE_GFN);
-    if (rel < 0 || rel >= Atomics.load(s, MEMSLOT_NPAGES)) return -1;
-    return Atomics.load(s, MEMSLOT_TABLE_BASE) + rel;
-  }
-
   /** gfn's live bit in slot 0's dirty bitmap. */
   liveBit(gfn: number): boolean {
     const s = this.vm.memslots;
@@ -504,29 +528,6 @@ export class RaceEngine {
 
   hostDirty(pfn: number): boolean {
     return (Atomics.load(this.vm.pfnFlags, pfn) & PFN_DIRTY) !== 0;
-  }
-
-  /** Every present leaf SPTE in the lab VM that maps pfn (scans the roots' children). */
-  sptesMapping(pfn: number): number[] {
-    const out: number[] = [];
-    const spt = this.vm.spt;
-    for (let v = 0; v < this.vm.config.vcpus; v++) {
-      for (const field of [KVCPU_ROOT, KVCPU_NONPAGING_ROOT]) {
-        const root = Atomics.load(this.vm.kvmVcpu, v * KVCPU_WORDS + field);
-        if (root === SP_NIL) continue;
-        for (let i = 0; i < PAGE_WORDS; i++) {
-          const l2 = Atomics.load(spt, root * PAGE_WORDS + i);
-          if ((l2 & SPTE_PRESENT) === 0) continue;
-          const child = l2 >>> 12;
-          for (let j = 0; j < PAGE_WORDS; j++) {
-            const loc = child * PAGE_WORDS + j;
-            const s = Atomics.load(spt, loc);
-            if ((s & SPTE_PRESENT) !== 0 && s >>> 12 === pfn && !out.includes(loc)) out.push(loc);
-          }
-        }
-      }
-    }
-    return out;
   }
 
   snapshot(): RaceSnapshot {
@@ -576,7 +577,7 @@ export class RaceEngine {
   }
 
   private describeGfn(gfn: number): string {
-    const idx = this.tableIndex(gfn);
+    const idx = gfnToTableIndex(this.vm, gfn);
     if (idx < 0) return 'no memslot';
     const pte = Atomics.load(this.vm.gfnTable, idx);
     if (pte === 0) return 'never touched';
@@ -620,11 +621,11 @@ export function spteFlagNames(spte: number): string[] {
 function fmtArgs(op: number, args: readonly number[]): string {
   const hex = (v: number | undefined): string => `0x${((v ?? 0) >>> 0).toString(16)}`;
   switch (op) {
-    case 5: return ` ${hex(args[1])} to ${hex(args[0])}`;
-    case 6: return ` from ${hex(args[0])}`;
-    case 10: case 12: case 13: case 16: return ` gfn ${hex(args[0])}`;
-    case 11: return ` gfns ${hex(args[0])}, ${hex(args[1])}`;
-    case 14: return ' (slot 0)';
+    case OP_STORE: return ` ${hex(args[1])} to ${hex(args[0])}`;
+    case OP_LOAD: return ` from ${hex(args[0])}`;
+    case OP_SWAP_OUT: case OP_MIGRATE: case OP_ZAP: case OP_ZAP_SP: return ` gfn ${hex(args[0])}`;
+    case OP_KSM_MERGE: return ` gfns ${hex(args[0])}, ${hex(args[1])}`;
+    case OP_GET_LOG: return ' (slot 0)';
     default: return '';
   }
 }
@@ -632,10 +633,10 @@ function fmtArgs(op: number, args: readonly number[]): string {
 function describeOutcome(op: number, res: Int32Array, outcome: string): string {
   if (outcome === 'blocked') return ': blocked';
   if (outcome !== 'done') return `; parked at ${outcome}`;
-  if (op === 5 || op === 6) return `: ${res[1] === 1 ? 'TLB hit' : 'TLB miss, walked'}, host pfn 0x${(res[0]! >>> 12).toString(16)}`;
-  if (op === 14) return `: ${res[0]} page(s) reported`;
-  if (op === 10) return res[0] === 1 ? ': swapped out' : ': not resident';
-  if (op === 16) return res[0]! >= 0 ? `: shadow page ${res[0]} unlinked, TLBs flushed, page freed` : ': no shadow page maps it';
+  if (op === OP_STORE || op === OP_LOAD) return `: ${res[1] === 1 ? 'TLB hit' : 'TLB miss, walked'}, host pfn 0x${(res[0]! >>> 12).toString(16)}`;
+  if (op === OP_GET_LOG) return `: ${res[0]} page(s) reported`;
+  if (op === OP_SWAP_OUT) return res[0] === 1 ? ': swapped out' : ': not resident';
+  if (op === OP_ZAP_SP) return res[0]! >= 0 ? `: shadow page ${res[0]} unlinked, TLBs flushed, page freed` : ': no shadow page maps it';
   return '';
 }
 

@@ -30,7 +30,7 @@ import { kvmFlushRemoteTlbs, KvmVcpuRequests } from '../requests.ts';
 import { attachVm, type VmShared } from '../shm.ts';
 import { KvmVcpuMmu, type MmioBus } from '../vcpu-mmu.ts';
 import {
-  LANE_ARGS, LANE_BUSY, LANE_CMD_SEQ, LANE_DONE, LANE_DONE_SEQ, LANE_ERROR, LANE_IDLE, LANE_MSG, LANE_MSG_WORDS,
+  LANE_ARGS, LANE_BUSY, LANE_CMD_SEQ, LANE_DONE, LANE_DONE_SEQ, LANE_ERROR, LANE_IDLE, LANE_KICK, LANE_MSG, LANE_MSG_WORDS,
   LANE_OP, LANE_RESULT, LANE_STATE, LANE_TLB_READ, LANE_TLB_WRITE, LANE_WATCH, LANE_WATCH_N, RACE_ARMED,
   RACE_COLLECT, RACE_COLLECT_WORDS, laneBase, raceBell, raceSetLane,
 } from './pause-points.ts';
@@ -249,10 +249,15 @@ export function runRaceLane(init: RaceLaneInit): void {
     const seq = Atomics.load(r, b + LANE_CMD_SEQ);
     if (seq === last) {
       if (Atomics.load(r, RACE_ARMED) === 0) return; // the lab VM is gone
-      // Kicked while "in guest mode": take the IPI now.
+      // Kicked while "in guest mode": take the IPI now. LANE_KICK is up from
+      // before the ack (vmExit) until the flushed TLB is published, so the
+      // engine's snapshot after the requester's step never sees it half done.
       if (vcpu !== null && Atomics.load(vm.kvmVcpu, modeAt) === EXITING_GUEST_MODE) {
+        Atomics.store(r, b + LANE_KICK, 1);
         vcpu.mmu.vcpuCheckRequests();
         publish!();
+        Atomics.store(r, b + LANE_KICK, 0);
+        raceBell(r);
       }
       Atomics.wait(r, b + LANE_CMD_SEQ, seq, 2);
       continue;

@@ -138,6 +138,7 @@ export const LANE_CMD_SEQ = 6; // the controller bumps it after writing OP and A
 export const LANE_DONE_SEQ = 7; // the lane sets it to CMD_SEQ when the command ended
 export const LANE_OP = 8;
 export const LANE_ARGS = 9; // 6 words
+export const LANE_KICK = 15; // 1 while an idle vCPU lane takes a kick (the IPI) until its TLB is republished
 export const LANE_RESULT = 16; // 4 words
 export const LANE_WATCH = 20; // up to LANE_WATCH_N guest virtual addresses (-1: none)
 export const LANE_WATCH_N = 4;

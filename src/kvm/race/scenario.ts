@@ -3,7 +3,7 @@
 import { KvmError } from '../errors.ts';
 import { runCheckers } from './checkers.ts';
 import { RaceEngine, type RaceLaneSpawner } from './engine.ts';
-import type { RaceRun, RaceScenarioInfo } from './types.ts';
+import type { RaceRun, RaceScenarioInfo, RaceVerdict } from './types.ts';
 
 export interface RaceScenario {
   info: RaceScenarioInfo;
@@ -20,20 +20,24 @@ export interface RaceScenario {
   script(e: RaceEngine, unsafe: boolean): Promise<void>;
 }
 
+/** A lab VM and lanes for s, with its UNSAFE_* bits and RACE_FLAG_* knobs for this setting. */
+export function raceEngineFor(spawn: RaceLaneSpawner, s: RaceScenario, unsafe: boolean): Promise<RaceEngine> {
+  return RaceEngine.create(spawn, s.info.lanes, s.unsafeBits(unsafe), s.raceFlags?.(unsafe) ?? 0);
+}
+
+/** The checkers over the state now, and whether that is the outcome expected for this setting. */
+export function raceVerdict(e: RaceEngine, s: RaceScenario, unsafe: boolean): RaceVerdict {
+  const found = runCheckers(e);
+  const oopsExpected = unsafe && (s.oopsWhenUnsafe ?? true);
+  return { checker: found.checker, violations: found.violations, expected: (found.violations.length > 0) === oopsExpected };
+}
+
 /** Run one scenario on fresh lanes; always tears them down. */
 export async function runRaceScenario(spawn: RaceLaneSpawner, s: RaceScenario, unsafe: boolean): Promise<RaceRun> {
-  const e = await RaceEngine.create(spawn, s.info.lanes, s.unsafeBits(unsafe), s.raceFlags?.(unsafe) ?? 0);
+  const e = await raceEngineFor(spawn, s, unsafe);
   try {
     await s.script(e, unsafe);
-    const found = runCheckers(e);
-    const oopsExpected = unsafe && (s.oopsWhenUnsafe ?? true);
-    const oops = found.violations.length > 0;
-    return {
-      scenario: s.info.name,
-      unsafe,
-      steps: e.steps,
-      verdict: { checker: found.checker, violations: found.violations, expected: oops === oopsExpected },
-    };
+    return { scenario: s.info.name, unsafe, steps: e.steps, verdict: raceVerdict(e, s, unsafe) };
   } finally {
     await e.destroy();
   }

@@ -20,14 +20,13 @@
 //
 // No node:* imports: the VMM worker runs this with Web Worker lanes.
 import { KvmError } from '../errors.ts';
-import { runCheckers } from './checkers.ts';
-import { RACE_RAM, RaceEngine, RaceSetupDone, type RaceLaneSpawner, type RaceLaneState } from './engine.ts';
+import { RACE_RAM, RACE_RAM_BYTES, RaceSetupDone, type RaceEngine, type RaceLaneSpawner, type RaceLaneState } from './engine.ts';
 import {
   OP_CONTEXT, OP_ENTER, OP_EXIT, OP_FLUSH, OP_GET_LOG, OP_KSM_MERGE, OP_LOAD, OP_MIGRATE, OP_POLL, OP_STORE, OP_SWAP_OUT,
   OP_ZAP, OP_ZAP_SP,
 } from './lane.ts';
 import { PAUSE_POINTS } from './pause-points.ts';
-import type { RaceScenario } from './scenario.ts';
+import { raceEngineFor, raceVerdict, type RaceScenario } from './scenario.ts';
 import type { RaceLane, RaceStep, RaceVerdict } from './types.ts';
 
 // ── the data model (plain, structured-clone safe; mirrored in src/ui/vmm-api.ts) ──
@@ -117,7 +116,7 @@ function specOf(d: OpDef): RaceOpSpec {
 }
 
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
-const RACE_RAM_END = RACE_RAM + (2 << 20);
+const RACE_RAM_END = RACE_RAM + RACE_RAM_BYTES;
 
 export interface RaceSessionOptions {
   /** How long `join` (and a release or op's park) may wait before EBUSY (ms). */
@@ -135,7 +134,7 @@ export class RaceSession {
 
   /** A scenario's lab VM and lanes, set up as its script sets them up, waiting for the user's first action. */
   static async start(spawn: RaceLaneSpawner, s: RaceScenario, unsafe: boolean, opts: RaceSessionOptions = {}): Promise<RaceSession> {
-    const e = await RaceEngine.create(spawn, s.info.lanes, s.unsafeBits(unsafe), s.raceFlags?.(unsafe) ?? 0);
+    const e = await raceEngineFor(spawn, s, unsafe);
     try {
       e.setupOnly = true;
       try {
@@ -212,9 +211,7 @@ export class RaceSession {
   /** The checkers over the state as it is now (lanes may still be parked or busy). */
   verdict(): RaceVerdict {
     this.usable();
-    const found = runCheckers(this.e);
-    const oopsExpected = this.unsafe && (this.scenario.oopsWhenUnsafe ?? true);
-    return { checker: found.checker, violations: found.violations, expected: (found.violations.length > 0) === oopsExpected };
+    return raceVerdict(this.e, this.scenario, this.unsafe);
   }
 
   /** Release every lane and forget the lab VM. Idempotent. */
