@@ -93,7 +93,7 @@ function ringBase(vcpu: number): number {
 
 /** kvm_dirty_ring_used: entries pushed and not yet reset. */
 export function kvmDirtyRingUsed(vm: VmShared, vcpu: number): number {
-  const r = vm.view('dirty-ring');
+  const r = vm.dirtyRing;
   const b = ringBase(vcpu);
   return (Atomics.load(r, b + DRING_DIRTY_INDEX) - Atomics.load(r, b + DRING_RESET_INDEX)) | 0;
 }
@@ -114,7 +114,7 @@ export function kvmDirtyRingSoftFull(vm: VmShared, vcpu: number): boolean {
  */
 export function kvmDirtyRingPush(vm: VmShared, vcpu: number, slot: number, offset: number): boolean {
   const size = kvmDirtyRingSize(vm);
-  const r = vm.view('dirty-ring');
+  const r = vm.dirtyRing;
   const b = ringBase(vcpu);
   const di = Atomics.load(r, b + DRING_DIRTY_INDEX);
   const used = (di - Atomics.load(r, b + DRING_RESET_INDEX)) | 0;
@@ -139,7 +139,7 @@ export function kvmDirtyRingPush(vm: VmShared, vcpu: number, slot: number, offse
  * `reqs` are the request bits vcpuEnterGuest/vcpuCheckRequests returned. If
  * KVM_REQ_DIRTY_RING_SOFT_FULL is among them and the ring is still soft-full,
  * the request is made again and the answer is true: stop with
- * KVM_EXIT_DIRTY_RING_FULL. (Not yet wired into vcpu-run.ts.)
+ * KVM_EXIT_DIRTY_RING_FULL (vcpu-run.ts runBatch).
  */
 export function kvmDirtyRingCheckRequest(vm: VmShared, vcpu: number, reqs: number): boolean {
   if ((reqs & KVM_REQ_DIRTY_RING_SOFT_FULL) === 0 || !kvmDirtyRingSoftFull(vm, vcpu)) return false;
@@ -163,7 +163,7 @@ export function kvmDirtyRingHarvest(vm: VmShared, vcpu: number, cursor: DirtyRin
   const size = kvmDirtyRingSize(vm);
   const out: KvmDirtyGfn[] = [];
   if (size === 0) return out;
-  const r = vm.view('dirty-ring');
+  const r = vm.dirtyRing;
   const b = ringBase(vcpu) + DRING_HDR_WORDS;
   for (;;) {
     const e = b + (cursor.fetchIndex & (size - 1)) * KVM_DIRTY_GFN_WORDS;
@@ -183,7 +183,7 @@ export function kvmDirtyRingHarvest(vm: VmShared, vcpu: number, cursor: DirtyRin
  */
 export function kvmDirtyRingResetNext(vm: VmShared, vcpu: number): number {
   const size = kvmDirtyRingSize(vm);
-  const r = vm.view('dirty-ring');
+  const r = vm.dirtyRing;
   const b = ringBase(vcpu);
   const ri = Atomics.load(r, b + DRING_RESET_INDEX);
   if (ri === Atomics.load(r, b + DRING_DIRTY_INDEX)) return -1;

@@ -295,6 +295,8 @@ export class VmShared {
   readonly spt: Int32Array;
   /** Region 'race': pause points check race[RACE_ARMED] (src/kvm/race/pause-points.ts). */
   readonly race: Int32Array;
+  /** Region 'dirty-ring': every vCPU's ring, pushed to on each logged write fault (dirty-ring.ts). */
+  readonly dirtyRing: Int32Array;
 
   constructor(
     readonly hv: SharedArrayBuffer,
@@ -323,6 +325,7 @@ export class VmShared {
     this.spGfns = this.view('sp-gfns');
     this.spt = this.view('spt');
     this.race = this.view('race');
+    this.dirtyRing = this.view('dirty-ring');
   }
 
   private readonly views = new Map<string, Int32Array>();
