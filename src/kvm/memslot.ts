@@ -103,8 +103,17 @@ export class MemslotCache {
   dirtyBase = 0;
 }
 
+/**
+ * kvm_vcpu_gfn_to_memslot: is gfn in a memslot? Through the vCPU's cache
+ * (one atomic load when gfn is in the slot last hit), refilled on a miss.
+ */
+export function kvmVcpuGfnToMemslot(vm: VmShared, cache: MemslotCache, gfn: number): boolean {
+  if (cache.gen === Atomics.load(vm.kvm, KVM_MEMSLOTS_GEN) && gfn >= cache.base && gfn < cache.end) return true;
+  return memslotRange(vm, gfn, cache);
+}
+
 /** Fill `out` with the slot holding gfn, consistently (seqcount read side); false if gfn is MMIO. */
-export function memslotRange(vm: VmShared, gfn: number, out: MemslotCache): boolean {
+function memslotRange(vm: VmShared, gfn: number, out: MemslotCache): boolean {
   for (;;) {
     const gen = Atomics.load(vm.kvm, KVM_MEMSLOTS_GEN);
     if ((gen & 1) !== 0) continue;
@@ -194,9 +203,7 @@ export function markPageDirty(vm: VmShared, gfn: number): void {
  * to validate the cache, when the last fault hit the same slot).
  */
 export function kvmVcpuMarkPageDirty(vm: VmShared, cache: MemslotCache, gfn: number): void {
-  if (cache.gen !== Atomics.load(vm.kvm, KVM_MEMSLOTS_GEN) || gfn < cache.base || gfn >= cache.end) {
-    if (!memslotRange(vm, gfn, cache)) return;
-  }
+  if (!kvmVcpuGfnToMemslot(vm, cache, gfn)) return;
   markSlotPageDirty(vm, cache.slot, cache.flags, cache.dirtyBase, gfn - cache.base);
 }
 

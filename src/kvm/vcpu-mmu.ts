@@ -26,12 +26,12 @@ import { ACC_WRITE, PRV_M, XLATE_MMIO, type HartMemory } from '../cpu/memory.ts'
 import { KvmError } from './errors.ts';
 import {
   KVCPU_NONPAGING_ROOT, KVCPU_ROOT, KVCPU_SATP, KVCPU_STAT_MMIO_EXITS, KVCPU_STAT_MMIO_FAST,
-  KVCPU_STAT_ROOT_LOAD, KVCPU_STAT_TLB_MISS, KVCPU_WORDS, KVM_MEMSLOTS_GEN, SP_NIL,
+  KVCPU_STAT_ROOT_LOAD, KVCPU_STAT_TLB_MISS, KVCPU_WORDS, SP_NIL,
 } from './fields.ts';
 import { RET_PF_RETRY, kvmMmuPageFault } from './fault.ts';
 import { kvmSetPfnDirty } from './hostmem.ts';
 import type { Kvm } from './kvm-host.ts';
-import { MemslotCache, markPageDirty, memslotRange } from './memslot.ts';
+import { MemslotCache, kvmVcpuGfnToMemslot, markPageDirty } from './memslot.ts';
 import { kvmMmuGetRoot, kvmMmuPteWrite, rootIsInvalid } from './mmu.ts';
 import {
   NONPAGING_ROOT_ROLE, PAGING_ROOT_ROLE, kvmMmuCommitZapPage, kvmMmuPutRoot, makeMmuPagesAvailable,
@@ -211,9 +211,7 @@ export class KvmVcpuMmu implements HartMemory {
 
   /** Is gfn guest RAM? A per-vCPU cache of the last memslot hit, checked against the generation. */
   private isRam(gfn: number): boolean {
-    const c = this.slotCache;
-    if (c.gen === Atomics.load(this.vm.kvm, KVM_MEMSLOTS_GEN) && gfn >= c.base && gfn < c.end) return true;
-    return memslotRange(this.vm, gfn, c);
+    return kvmVcpuGfnToMemslot(this.vm, this.slotCache, gfn);
   }
 
   /** kvm_mmu_load: (re)load the root this access needs. Outside guest mode; takes mmu_lock. */
