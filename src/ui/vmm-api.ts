@@ -212,7 +212,7 @@ export interface TortureStartOptions {
   unsafe: string;
 }
 
-/** Mirrors src/kvm/torture-run.ts TortureCounters (structured-cloned across comlink). */
+/** Mirrors src/kvm/torture-run.ts TortureCounters (structured-cloned across comlink; test/ui/vmm-api-types.test.ts). */
 export interface TortureCounters {
   state: 'idle' | 'starting' | 'running' | 'stopped' | 'error';
   mode: DirtyMode;
@@ -240,7 +240,7 @@ export interface BulkResult {
   stoppedBy: string;
 }
 
-/** Mirrors src/kvm/mmu-explain.ts (structured-cloned across comlink). */
+/** Mirrors src/kvm/mmu-explain.ts (structured-cloned across comlink; test/ui/vmm-api-types.test.ts checks the shapes). */
 export interface HostPageInfo {
   state: 'resident' | 'ksm' | 'swapped' | 'unbacked' | 'mmio';
   hostPte: number;
