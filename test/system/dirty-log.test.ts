@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../src/asm/assembler.ts';
 import { writeElf } from '../../src/asm/elf.ts';
-import { loadGuestSource } from '../../src/guests/index.ts';
+import { guestInclude, loadGuestSource } from '../../src/guests/index.ts';
 import { kvmReadGuest } from '../../src/kvm/memslot.ts';
 import { DirtyLogChecker, type CheckedPage } from '../../src/kvm/dirty-check.ts';
 import { DirtyCollector, type DirtyLogMode } from '../../src/kvm/dirty-collector.ts';
@@ -35,7 +35,7 @@ async function collectWhileRunning(unsafe: number, mode: DirtyLogMode = 'bitmap'
   try {
     const src = await dirtySource(unsafe ? 100000 : 400);
     expect(src).toMatch(new RegExp(`pages_per_vcpu:\\s*\\.word\\s+${PAGES}`));
-    const prog = vmm.loadElf(writeElf(assemble(src, 'dirty.S')), 'dirty.S');
+    const prog = vmm.loadElf(writeElf(assemble(src, 'dirty.S', { include: guestInclude })), 'dirty.S');
     kvmSetUnsafe(vmm.vm, unsafe);
     const collector = new DirtyCollector(vmm, mode);
     vmm.run();
@@ -44,6 +44,7 @@ async function collectWhileRunning(unsafe: number, mode: DirtyLogMode = 'bitmap'
     const base = (h: number) => word(vmm, sym('region_base') + 4 * h) >>> 0;
     const t0 = Date.now();
     while ([0, 1, 2, 3].some((h) => base(h) === 0) && Date.now() - t0 < 10_000) await vmm.waitForExit(5);
+    expect([0, 1, 2, 3].filter((h) => base(h) === 0), 'harts that never published their region').toEqual([]);
     const ramBase = 0x8000_0000;
     const pages: CheckedPage[] = [];
     for (let h = 0; h < vcpus; h++) {
