@@ -12,9 +12,7 @@ import {
   LOCK_OWNER, LOCK_SLOTS, LOCK_STATE, LOCK_WAIT_NS_HI, LOCK_WAIT_NS_LO, LOCK_WORDS, REGION_KVM_STATS,
   REGION_KVM_VCPU, REGION_LOCKS, STAT_FLUSH_CAUSE,
 } from './shared-layout.ts';
-import type { SharedViews } from './shared-views.ts';
-
-const TWO_32 = 4294967296;
+import { readU64, type SharedViews } from './shared-views.ts';
 
 export interface LockSnapshot {
   acquired: number;
@@ -101,18 +99,6 @@ export class KvmStatView {
     out.owner = Atomics.load(w, b + LOCK_OWNER);
     out.held = Atomics.load(w, b + LOCK_STATE) !== 0;
     return out;
-  }
-}
-
-/**
- * A uint64 kept as (lo, hi) words by a single writer: re-read hi until it is
- * stable, so a carry between the two loads is not mixed into the value.
- */
-export function readU64(w: Int32Array, lo: number, hi: number): number {
-  for (let tries = 0; ; tries++) {
-    const h = Atomics.load(w, hi) >>> 0;
-    const l = Atomics.load(w, lo) >>> 0;
-    if ((Atomics.load(w, hi) >>> 0) === h || tries > 3) return h * TWO_32 + l;
   }
 }
 

@@ -84,7 +84,8 @@ export function createSharedViews(handles: VmHandles): SharedViews {
     vcpus: handles.vcpus,
     readInstret(vcpu) {
       if (!vcpuOk || vcpu < 0 || vcpu >= handles.vcpus) return NaN;
-      return readU64(vcpuRegion!.u32, vcpu * VCPU_STRIDE_WORDS);
+      const base = vcpu * VCPU_STRIDE_WORDS;
+      return readU64(vcpuRegion!.u32, base + VCPU_INSTRET_LO, base + VCPU_INSTRET_HI);
     },
     consoleOut: outRegion ? makeRingReader(outRegion, problems) : null,
     consoleIn: inRegion ? makeRingWriter(inRegion, problems) : null,
@@ -114,15 +115,16 @@ function makeRegion(handles: VmHandles, name: string, problems: string[]): Regio
 }
 
 /**
- * A 64-bit counter kept as (lo, hi) words. Re-read hi until it is stable so a
- * carry between the two loads is not mixed up; a torn value that still slips
- * through goes backwards, and callers treat the counter as monotonic.
+ * A uint64 kept as (lo, hi) words by a single writer (instret, the lock
+ * statistics): re-read hi until it is stable, so a carry between the two loads
+ * is not mixed in. A torn value that still slips through after a few tries
+ * goes backwards, and callers treat the counter as monotonic.
  */
-function readU64(u32: Uint32Array, base: number): number {
-  for (;;) {
-    const hi = Atomics.load(u32, base + VCPU_INSTRET_HI);
-    const lo = Atomics.load(u32, base + VCPU_INSTRET_LO);
-    if (Atomics.load(u32, base + VCPU_INSTRET_HI) === hi) return hi * TWO_32 + lo;
+export function readU64(w: Int32Array | Uint32Array, lo: number, hi: number): number {
+  for (let tries = 0; ; tries++) {
+    const h = Atomics.load(w, hi) >>> 0;
+    const l = Atomics.load(w, lo) >>> 0;
+    if ((Atomics.load(w, hi) >>> 0) === h || tries > 3) return h * TWO_32 + l;
   }
 }
 

@@ -10,7 +10,7 @@ import {
   FLUSH_CAUSE_DIRTY_LOG, FLUSH_CAUSE_REMOTE_FENCE, KVCPU_STAT_FAST_PF_FAILED, KVCPU_STAT_FAST_PF_FIXED,
   KVCPU_STAT_PF_FIXED, KVCPU_WORDS, MMU_LOCK, LOCK_WORDS, LOCK_WAIT_NS_LO, LOCK_WAIT_NS_HI,
 } from '../../src/kvm/fields.ts';
-import { createSharedViews } from '../../src/ui/shared-views.ts';
+import { createSharedViews, readU64 } from '../../src/ui/shared-views.ts';
 import { EventReader, eventTypes, type EventRecord } from '../../src/ui/event-reader.ts';
 import { EV_TLB_FLUSH, REGION_EVENTS } from '../../src/ui/shared-layout.ts';
 import {
@@ -21,7 +21,7 @@ import { FaultSeries } from '../../src/ui/fault-series.ts';
 import {
   causeSlug, decodeFlush, describeFlush, FlushLog, formatVcpuMask, xOfTime, type Flush, type TimelineGeometry,
 } from '../../src/ui/flush-timeline.ts';
-import { KvmStatView, ownerName, readU64 } from '../../src/ui/kvm-stat-view.ts';
+import { KvmStatView, ownerName } from '../../src/ui/kvm-stat-view.ts';
 
 const views = (vm: ReturnType<typeof createVm>) =>
   createSharedViews({ hv: vm.hv, ram: vm.ram, layout: vm.layout.toRecord(), vcpus: vm.config.vcpus });
