@@ -11,9 +11,9 @@
 //           before the vCPUs first run (the kernel refuses it once vCPUs exist;
 //           ours exist from creation, so the VMM enforces "before KVM_RUN").
 //
-// dirty-collector.ts is the fixed-mode collector of `webkvm torture`; this one
-// may switch between bitmap and clear at any time (the cap takes args[0] = 0
-// to switch manual protect off) and knows when the ring may be enabled.
+// The mode may switch between bitmap and clear at any time (the cap takes
+// args[0] = 0 to switch manual protect off); the ring only before the first
+// run. dirty-collector.ts fixes one mode for `webkvm torture` on top of this.
 
 import { KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } from './dirtylog.ts';
 import { KVM_CAP_DIRTY_LOG_RING, kvmDirtyRingHarvest, kvmDirtyRingSize, type DirtyRingCursor } from './dirty-ring.ts';
