@@ -53,7 +53,7 @@ import { gfnToTableIndex } from './memslot.ts';
 import { kvmMmuNotifierInvalidateRangeEnd, kvmMmuNotifierInvalidateRangeStart } from './mmu-notifier.ts';
 import type { VmShared } from './shm.ts';
 import { PAGE_SHIFT, PAGE_WORDS } from './shm.ts';
-import { swapAllocSlot, swapFreeSlot, swapWriteSlot } from './swap-store.ts';
+import { swapAllocSlot, swapFreeSlot, swapSlotCount, swapWriteSlot } from './swap-store.ts';
 import { RACE_ARMED, RP_NOTIFIER_BEFORE_END, racePoint } from './race/pause-points.ts';
 
 const MAX_GFN = (1 << 20) - 1;
@@ -118,7 +118,7 @@ export function kvmSwapOutPage(kvm: Kvm, gfn: number): boolean {
   const idx = tableIndexOrFault(vm, gfn, 'swap-out');
   if ((Atomics.load(vm.gfnTable, idx) & HOST_PTE_PRESENT) === 0) return false;
   const slot = swapAllocSlot(vm);
-  if (slot < 0) throw new KvmError('ENOSPC', `swap-out: swap area full (${vm.view('swap').length / PAGE_WORDS} slots) for gfn 0x${gfn.toString(16)}`);
+  if (slot < 0) throw new KvmError('ENOSPC', `swap-out: swap area full (${swapSlotCount(vm)} slots) for gfn 0x${gfn.toString(16)}`);
   let done = false;
   try {
     underInvalidation(kvm, [gfn], () => {
