@@ -6,6 +6,12 @@ import {
   SP_META_WORDS, SP_ROLE,
 } from './shared-layout.ts';
 
+/**
+ * KSM_MERGES_PER_PASS of src/kvm/host-bulk.ts: merges one "Merge all identical
+ * pages" pass does at most (test/ui/dirty-panels.test.ts compares the two).
+ */
+export const KSM_PASS_LIMIT = 64;
+
 /** A number typed as hex (0x80010) or decimal; NaN if it is neither. */
 export function parseGfn(text: string): number {
   const t = text.trim().toLowerCase();

@@ -7,7 +7,8 @@ import { cividisLut, packRgb } from '../../src/ui/cividis.ts';
 import { DirtyHeat, HEAT_MAX } from '../../src/ui/dirty-heat.ts';
 import { describeHistory, DirtyHistory, HISTORY_ROUNDS } from '../../src/ui/dirty-history.ts';
 import { PrecopyLoop, transferMs } from '../../src/ui/dirty-migrate.ts';
-import { countShadowPages, describeHostPte, hostPteState, parseGfn } from '../../src/ui/host-mmu-logic.ts';
+import { countShadowPages, describeHostPte, hostPteState, KSM_PASS_LIMIT, parseGfn } from '../../src/ui/host-mmu-logic.ts';
+import { KSM_MERGES_PER_PASS } from '../../src/kvm/host-bulk.ts';
 import {
   HOST_PTE_PRESENT, HOST_PTE_SWAPPED, HOST_PTE_WRITABLE, ROLE_DIRECT, ROLE_INVALID, SP_FLAG_IN_USE, SP_FLAGS, SP_META_WORDS,
   SP_ROLE,
@@ -149,5 +150,9 @@ describe('host-memory and explorer helpers', () => {
     page(3, 1 | ROLE_INVALID);
     page(4, 1 | ROLE_DIRECT, false);
     expect(countShadowPages(meta)).toEqual({ direct: 1, indirect: 2 });
+  });
+
+  it("the host-memory panel's KSM pass limit is host-bulk.ts's", () => {
+    expect(KSM_PASS_LIMIT).toBe(KSM_MERGES_PER_PASS);
   });
 });

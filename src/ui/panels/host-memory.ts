@@ -10,7 +10,7 @@
 // caused ('kvm-stats'), the notifier sequence and free host pages ('kvm').
 import { h, uniqueId } from '../dom.ts';
 import { onGfnSelected, selectedGfn } from '../dirty-selection.ts';
-import { describeHostPte, hostPteState, parseGfn } from '../host-mmu-logic.ts';
+import { describeHostPte, hostPteState, KSM_PASS_LIMIT, parseGfn } from '../host-mmu-logic.ts';
 import { userMessage } from '../errors.ts';
 import { registerPanel, type Frame } from '../panel.ts';
 import type { Session } from '../session.ts';
@@ -25,8 +25,6 @@ import type { VmmApi } from '../vmm-api.ts';
 
 const TEXT_INTERVAL_MS = 250;
 const DEFAULT_BULK = 16;
-/** KSM_MERGES_PER_PASS of src/kvm/host-bulk.ts: merges one "Merge all identical pages" pass does at most. */
-const KSM_PASS_LIMIT = 64;
 
 export const HOST_MEMORY_DESCRIPTION =
   'The host swaps, merges (KSM) and migrates guest pages while the vCPUs run. Each operation runs ' +
