@@ -70,7 +70,6 @@ export const EV_ZAP = 7;
 export const EV_DIRTY_COLLECT = 8;
 /** A lock acquisition that had to wait: (lock id, wait ns (saturated at 2^31-1), 0). */
 export const EV_LOCK_CONTENDED = 9;
-export const EV_TYPES = 10;
 
 export const EV_TYPE_NAMES: readonly string[] = [
   'none', 'fast_pf_fixed', 'fast_pf_failed', 'slow_pf', 'guest_fault', 'tlb_flush', 'write_protect', 'zap',

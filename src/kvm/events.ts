@@ -22,11 +22,6 @@ export function eventClockUs(): number {
   return hasPerf ? Math.floor((origin + performance.now()) * 1000) : Date.now() * 1000;
 }
 
-/** Is recording on? The one load a disabled ring costs. */
-export function kvmEventsOn(ev: Int32Array): boolean {
-  return Atomics.load(ev, EV_DISABLED) === 0;
-}
-
 /**
  * Record one event. `ev` is vm.view('events') (Kvm.events); `vcpu` the
  * producing vCPU or -1. Payload words are stored as int32 (`| 0`).

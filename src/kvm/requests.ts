@@ -48,7 +48,7 @@ import {
 } from './fields.ts';
 import type { Kvm } from './kvm-host.ts';
 import { nowMs } from './locks.ts';
-import { EV_TLB_FLUSH, flushEventA, kvmEvent, kvmEventsOn } from './events.ts';
+import { EV_TLB_FLUSH, eventsEnabled, flushEventA, kvmEvent } from './events.ts';
 import type { VmShared } from './shm.ts';
 import { VCPU_STRIDE, VCPU_WAKE } from './vcpu-ctl.ts';
 import { kvmUnsafe, UNSAFE_NO_ENTRY_ORDER, UNSAFE_NO_MODE_ORDER, UNSAFE_NO_WALK_MODE } from './unsafe.ts';
@@ -182,7 +182,7 @@ export function kvmFlushRemoteTlbs(kvm: Kvm, cause: number, mask = -1, extraReq 
   const s = kvm.vm.stats;
   // One event per flush, with its latency: the requests plus the wait for acks.
   const ev = kvm.events;
-  const t0 = kvmEventsOn(ev) ? nowMs() : -1;
+  const t0 = eventsEnabled(ev) ? nowMs() : -1;
   const waited = kvmMakeVcpusRequestMask(kvm, mask, KVM_REQ_TLB_FLUSH | extraReq);
   Atomics.add(s, STAT_REMOTE_TLB_FLUSH, 1);
   if (cause >= 0 && cause < FLUSH_CAUSES) Atomics.add(s, STAT_FLUSH_CAUSE + cause, 1);
