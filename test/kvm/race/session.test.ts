@@ -52,9 +52,9 @@ describe('RaceSession (free play, live)', () => {
       expect(trace(s.steps)).toEqual(trace(scripted.steps));
       expect(s.steps[1]!.parkedAt).toBe('get-log:before-flush');
       expect(s.steps.every((st, i) => st.index === i && st.narrative.startsWith('Free play'))).toBe(true);
-      // SPTEs and dirty bits; not the TLB entries: a kicked vCPU publishes its
-      // flushed TLB a moment after it acks, in either kind of run.
-      const world = (st: { snapshot: { sptes: unknown; dirty: unknown } }) => [st.snapshot.sptes, st.snapshot.dirty];
+      // SPTEs, dirty bits and TLB entries (the engine waits for a kicked vCPU
+      // to republish its flushed TLB before it takes a snapshot).
+      const world = (st: { snapshot: { sptes: unknown; dirty: unknown; tlb: unknown } }) => [st.snapshot.sptes, st.snapshot.dirty, st.snapshot.tlb];
       expect(s.steps.map(world)).toEqual(scripted.steps.map(world));
       const v = s.verdict();
       expect(v).toEqual(scripted.verdict);

@@ -7,7 +7,7 @@ import { OP_GET_LOG, OP_STORE, OP_SWAP_OUT } from '../lane.ts';
 import type { RaceScenario } from '../scenario.ts';
 import { UNSAFE_INDIRECT_FAST_PF } from '../../unsafe.ts';
 import { Q } from './quotes.ts';
-import { GFN1, hex, physVcpus } from './layout.ts';
+import { GFN1, hex, physPage } from './layout.ts';
 
 const GPA = GFN1 * 4096;
 
@@ -24,11 +24,7 @@ export const abaDirect: RaceScenario = {
   unsafeBits: (unsafe) => (unsafe ? UNSAFE_INDIRECT_FAST_PF : 0),
   oopsWhenUnsafe: false,
   async script(e) {
-    e.watchSpte({ label: `SPTE of gpa ${hex(GPA)} (direct shadow page)`, vcpu: 0, va: GPA, nonpaging: true });
-    e.watchGfn(GFN1);
-    e.watchTlb('vcpu0', GPA);
-    e.watchTlb('vcpu1', GPA);
-    await physVcpus(e, 'vcpu0', 'vcpu1');
+    await physPage(e, GFN1, 'direct shadow page', 'vcpu0', 'vcpu1');
     await e.command('vcpu0', OP_STORE, [GPA, 1], 'done', {
       narrative: `vCPU 0 writes guest-physical ${hex(GPA)}: the direct map (a direct shadow page) maps gfn1 -> pfn1.`,
     });

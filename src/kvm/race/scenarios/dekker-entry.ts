@@ -11,7 +11,7 @@ import type { RaceScenario } from '../scenario.ts';
 import { UNSAFE_NO_ENTRY_ORDER } from '../../unsafe.ts';
 import { RACE_RAM_GFN } from '../engine.ts';
 import { Q } from './quotes.ts';
-import { hex, physVcpus } from './layout.ts';
+import { hex, physPage } from './layout.ts';
 
 const GFN = RACE_RAM_GFN + 0x48;
 const GPA = GFN * 4096;
@@ -28,10 +28,7 @@ export const dekkerEntry: RaceScenario = {
   },
   unsafeBits: (unsafe) => (unsafe ? UNSAFE_NO_ENTRY_ORDER : 0),
   async script(e, unsafe) {
-    e.watchSpte({ label: `SPTE of gpa ${hex(GPA)} (direct shadow page)`, vcpu: 0, va: GPA, nonpaging: true });
-    e.watchGfn(GFN);
-    e.watchTlb('vcpu0', GPA);
-    await physVcpus(e, 'vcpu0');
+    await physPage(e, GFN, 'direct shadow page', 'vcpu0');
     await e.command('vcpu0', OP_STORE, [GPA, 1], 'done', {
       narrative: `vCPU 0 writes gfn ${hex(GFN)}; its TLB caches the writable translation.`,
     });

@@ -9,7 +9,7 @@ import type { RaceScenario } from '../scenario.ts';
 import { UNSAFE_NO_MODE_ORDER } from '../../unsafe.ts';
 import { RACE_RAM_GFN } from '../engine.ts';
 import { Q } from './quotes.ts';
-import { hex, physVcpus } from './layout.ts';
+import { hex, physPage } from './layout.ts';
 
 const GFN = RACE_RAM_GFN + 0x40;
 const GPA = GFN * 4096;
@@ -26,10 +26,7 @@ export const dekker: RaceScenario = {
   },
   unsafeBits: (unsafe) => (unsafe ? UNSAFE_NO_MODE_ORDER : 0),
   async script(e) {
-    e.watchSpte({ label: `SPTE of gpa ${hex(GPA)} (direct shadow page)`, vcpu: 0, va: GPA, nonpaging: true });
-    e.watchGfn(GFN);
-    e.watchTlb('vcpu0', GPA);
-    await physVcpus(e, 'vcpu0');
+    await physPage(e, GFN, 'direct shadow page', 'vcpu0');
     await e.command('vcpu0', OP_STORE, [GPA, 1], 'done', {
       narrative: `vCPU 0 writes gfn ${hex(GFN)}; its TLB caches the writable translation.`,
     });

@@ -12,7 +12,7 @@ import type { RaceScenario } from '../scenario.ts';
 import { UNSAFE_NO_FLUSH_AFTER_WRPROT } from '../../unsafe.ts';
 import { RACE_RAM_GFN } from '../engine.ts';
 import { Q } from './quotes.ts';
-import { hex, physVcpus } from './layout.ts';
+import { hex, physPage } from './layout.ts';
 
 /** g and a neighbour in the same bitmap word (word 3). */
 const GFN = RACE_RAM_GFN + 0x60;
@@ -32,11 +32,8 @@ export const fastpfVsGet: RaceScenario = {
   unsafeBits: (unsafe) => (unsafe ? UNSAFE_NO_FLUSH_AFTER_WRPROT : 0),
   oopsWhenUnsafe: false,
   async script(e) {
-    e.watchSpte({ label: `SPTE of gpa ${hex(GPA)} (g, direct shadow page)`, vcpu: 0, va: GPA, nonpaging: true });
-    e.watchGfn(GFN, NEIGHBOUR);
-    e.watchTlb('vcpu0', GPA);
-    e.watchTlb('vcpu1', GPA);
-    await physVcpus(e, 'vcpu0', 'vcpu1');
+    await physPage(e, GFN, 'g, direct shadow page', 'vcpu0', 'vcpu1');
+    e.watchGfn(NEIGHBOUR);
     await e.command('vcpu1', OP_STORE, [GPA, 1], 'done', {
       narrative: `vCPU 1 writes g ${hex(GFN)}: mapped writable and marked. (vCPU 0 has no TLB entry for g.)`,
     });

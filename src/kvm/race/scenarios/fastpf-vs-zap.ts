@@ -15,7 +15,7 @@ import type { RaceScenario } from '../scenario.ts';
 import { UNSAFE_NO_NOTIFIER_RETRY } from '../../unsafe.ts';
 import { RACE_RAM_GFN } from '../engine.ts';
 import { Q } from './quotes.ts';
-import { hex, physVcpus } from './layout.ts';
+import { hex, physPage } from './layout.ts';
 
 const GFN = RACE_RAM_GFN + 0x70;
 const GPA = GFN * 4096;
@@ -32,10 +32,7 @@ export const fastpfVsZap: RaceScenario = {
   },
   unsafeBits: (unsafe) => (unsafe ? UNSAFE_NO_NOTIFIER_RETRY : 0),
   async script(e, unsafe) {
-    e.watchSpte({ label: `SPTE of gpa ${hex(GPA)} (g, direct shadow page)`, vcpu: 0, va: GPA, nonpaging: true });
-    e.watchGfn(GFN);
-    e.watchTlb('vcpu0', GPA);
-    await physVcpus(e, 'vcpu0');
+    await physPage(e, GFN, 'g, direct shadow page', 'vcpu0');
     await e.command('vcpu0', OP_STORE, [GPA, 1], 'done', {
       narrative: `vCPU 0 writes g ${hex(GFN)}: the slow path maps it writable; the write sets D.`,
     });

@@ -10,7 +10,7 @@ import type { RaceScenario } from '../scenario.ts';
 import { UNSAFE_NO_FLUSH_AFTER_WRPROT } from '../../unsafe.ts';
 import { RACE_RAM_GFN } from '../engine.ts';
 import { Q } from './quotes.ts';
-import { hex, physVcpus } from './layout.ts';
+import { hex, physPage } from './layout.ts';
 
 /** g: page 0x50 of the slot, bitmap word 2. The decoy: page 0x08, word 0. */
 const GFN = RACE_RAM_GFN + 0x50;
@@ -30,11 +30,8 @@ export const getVsStoreA: RaceScenario = {
   unsafeBits: (unsafe) => (unsafe ? UNSAFE_NO_FLUSH_AFTER_WRPROT : 0),
   oopsWhenUnsafe: false,
   async script(e) {
-    e.watchSpte({ label: `SPTE of gpa ${hex(GPA)} (g, direct shadow page)`, vcpu: 0, va: GPA, nonpaging: true });
-    e.watchGfn(GFN, DECOY);
-    e.watchTlb('vcpu0', GPA);
-    e.watchTlb('vcpu1', GPA);
-    await physVcpus(e, 'vcpu0', 'vcpu1');
+    await physPage(e, GFN, 'g, direct shadow page', 'vcpu0', 'vcpu1');
+    e.watchGfn(DECOY);
     await e.command('vcpu0', OP_STORE, [GPA, 1], 'done', {
       narrative: `vCPU 0 writes g ${hex(GFN)}: the slow path maps it writable and marks it (bit 0x50: bitmap word 2).`,
     });

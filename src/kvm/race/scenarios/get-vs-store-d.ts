@@ -9,7 +9,7 @@ import type { RaceScenario } from '../scenario.ts';
 import { UNSAFE_NO_FLUSH_AFTER_WRPROT } from '../../unsafe.ts';
 import { RACE_RAM_GFN } from '../engine.ts';
 import { Q } from './quotes.ts';
-import { hex, physVcpus } from './layout.ts';
+import { hex, physPage } from './layout.ts';
 
 const GFN = RACE_RAM_GFN + 0x50;
 const GPA = GFN * 4096;
@@ -26,10 +26,7 @@ export const getVsStoreD: RaceScenario = {
   },
   unsafeBits: (unsafe) => (unsafe ? UNSAFE_NO_FLUSH_AFTER_WRPROT : 0),
   async script(e) {
-    e.watchSpte({ label: `SPTE of gpa ${hex(GPA)} (g, direct shadow page)`, vcpu: 0, va: GPA, nonpaging: true });
-    e.watchGfn(GFN);
-    e.watchTlb('vcpu0', GPA);
-    await physVcpus(e, 'vcpu0');
+    await physPage(e, GFN, 'g, direct shadow page', 'vcpu0');
     await e.command('vcpu0', OP_STORE, [GPA, 1], 'done', {
       narrative: `vCPU 0 writes g ${hex(GFN)}: mapped writable, marked, cached writable in its TLB.`,
     });

@@ -32,4 +32,17 @@ export async function physVcpus(e: RaceEngine, ...lanes: RaceLane[]): Promise<vo
   for (const l of lanes) await e.setupVcpu(l, PRV_M, 0);
 }
 
+/**
+ * The page a guest-physical scenario races on: watch its SPTE (in vCPU 0's
+ * direct map, labelled "SPTE of gpa ... (`what`)"), its dirty bits and each
+ * lane's TLB entry for it; then set the lanes up guest-physical, in guest mode.
+ */
+export async function physPage(e: RaceEngine, gfn: number, what: string, ...lanes: RaceLane[]): Promise<void> {
+  const gpa = gfn * 4096;
+  e.watchSpte({ label: `SPTE of gpa ${hex(gpa)} (${what})`, vcpu: 0, va: gpa, nonpaging: true });
+  e.watchGfn(gfn);
+  for (const l of lanes) e.watchTlb(l, gpa);
+  await physVcpus(e, ...lanes);
+}
+
 export { PRV_M, PRV_S };

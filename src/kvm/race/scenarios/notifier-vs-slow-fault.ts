@@ -11,7 +11,7 @@ import type { RaceScenario } from '../scenario.ts';
 import { UNSAFE_NO_NOTIFIER_RETRY } from '../../unsafe.ts';
 import { RACE_RAM_GFN } from '../engine.ts';
 import { Q } from './quotes.ts';
-import { hex, physVcpus } from './layout.ts';
+import { hex, physPage } from './layout.ts';
 
 const GFN = RACE_RAM_GFN + 0x78;
 const GPA = GFN * 4096;
@@ -28,10 +28,7 @@ export const notifierVsSlowFault: RaceScenario = {
   },
   unsafeBits: (unsafe) => (unsafe ? UNSAFE_NO_NOTIFIER_RETRY : 0),
   async script(e) {
-    e.watchSpte({ label: `SPTE of gpa ${hex(GPA)} (g, direct shadow page)`, vcpu: 0, va: GPA, nonpaging: true });
-    e.watchGfn(GFN);
-    e.watchTlb('vcpu0', GPA);
-    await physVcpus(e, 'vcpu0');
+    await physPage(e, GFN, 'g, direct shadow page', 'vcpu0');
     await e.command('vcpu0', OP_STORE, [GPA, 2], { park: 'slow-pf:after-pfn' }, {
       narrative: `vCPU 0 writes g ${hex(GFN)} for the first time: no SPTE, so the slow path. It read mmu_notifier_seq, then gfn_to_pfn gave g its host page P and pinned it. mmu_lock and the install are next.`,
       quote: Q.mmuLock,
