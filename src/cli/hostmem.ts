@@ -40,7 +40,7 @@ example:
   webkvm hostmem dirty --vcpus 4 --set max_iterations=0 \\
     --host-op swap:0x80100@50 --host-op merge-all@100 --host-op migrate:0x80101@150`;
 
-export interface HostOp {
+interface HostOp {
   kind: 'swap' | 'merge' | 'migrate' | 'swap-random' | 'merge-all';
   args: number[];
   at: number;
@@ -55,7 +55,7 @@ function num(s: string, what: string, op: string): number {
 }
 
 /** Parse one --host-op value. */
-export function parseHostOp(text: string): HostOp {
+function parseHostOp(text: string): HostOp {
   const m = /^([a-z-]+)(?::([^@]*))?(?:@(.*))?$/.exec(text.trim());
   if (!m) throw new UsageError(`--host-op '${text}': expected OP[:ARGS][@MS]`);
   const [, kind, rawArgs = '', rawAt] = m;
@@ -68,7 +68,7 @@ export function parseHostOp(text: string): HostOp {
 }
 
 /** Take every `--name value` / `--name=value` out of argv (parseArgs keeps only the last). */
-export function takeRepeated(argv: string[], name: string): { values: string[]; rest: string[] } {
+function takeRepeated(argv: string[], name: string): { values: string[]; rest: string[] } {
   const values: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -86,7 +86,7 @@ export function takeRepeated(argv: string[], name: string): { values: string[]; 
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
 /** Perform one operation; the result as words. Throws KvmError on failure. */
-export function performHostOp(vmm: Vmm, op: HostOp): string {
+function performHostOp(vmm: Vmm, op: HostOp): string {
   const [a = 0, b = 0] = op.args;
   switch (op.kind) {
     case 'swap':
@@ -110,7 +110,7 @@ export function performHostOp(vmm: Vmm, op: HostOp): string {
 }
 
 /** The host-op and notifier counters, one line. */
-export function hostCounters(vmm: Vmm): string {
+function hostCounters(vmm: Vmm): string {
   const sm = vmm.vm.view('swap-map');
   const st = vmm.vm.stats;
   const u = (v: number | undefined) => (v ?? 0) >>> 0;
