@@ -85,3 +85,19 @@ export function createSlotView(views: SharedViews, slot: number): SlotView {
     },
   };
 }
+
+/**
+ * A SlotView that follows the frame's views: made again only when they change
+ * (a new VM), so a panel calls it every frame and keeps no copy of either.
+ */
+export function followSlotView(slot: number): (views: SharedViews | null) => SlotView | null {
+  let views: SharedViews | null = null;
+  let view: SlotView | null = null;
+  return (v) => {
+    if (v !== views) {
+      views = v;
+      view = v ? createSlotView(v, slot) : null;
+    }
+    return view;
+  };
+}

@@ -25,8 +25,7 @@ import { darkScheme } from '../media.ts';
 import { registerPanel, type Frame } from '../panel.ts';
 import type { Session } from '../session.ts';
 import { PAGE_SHIFT } from '../shared-layout.ts';
-import type { SharedViews } from '../shared-views.ts';
-import { createSlotView, type SlotSnapshot, type SlotView } from '../slot-view.ts';
+import { followSlotView, type SlotSnapshot } from '../slot-view.ts';
 import type { DirtyLog, VmmApi } from '../vmm-api.ts';
 
 /** A page fades from full heat to cold in this long (no fade under reduced motion). */
@@ -68,8 +67,7 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
 
   let root: HTMLElement = h('div');
   let controls: DirtyControls | null = null;
-  let slot: SlotView | null = null;
-  let slotViews: SharedViews | null = null;
+  const slotOf = followSlotView(0);
   let c: Canvas | null = null;
   let snap: SlotSnapshot | null = null;
   let hover = -1;
@@ -188,10 +186,7 @@ export function registerDirtyMapPanel(api: VmmApi | null, session: Session): voi
   };
 
   const draw = (f: Frame) => {
-    if (f.views !== slotViews) {
-      slotViews = f.views;
-      slot = f.views ? createSlotView(f.views, 0) : null;
-    }
+    const slot = slotOf(f.views);
     snap = slot ? slot.read() : null;
     if (!snap) {
       showCount('dirtyPages', 0);

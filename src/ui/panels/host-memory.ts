@@ -20,7 +20,7 @@ import {
   STAT_NOTIFIER_INVALIDATE, SWAP_INS, SWAP_OUTS, SWAP_USED,
 } from '../shared-layout.ts';
 import type { SharedViews } from '../shared-views.ts';
-import { createSlotView, type SlotView } from '../slot-view.ts';
+import { followSlotView } from '../slot-view.ts';
 import type { VmmApi } from '../vmm-api.ts';
 
 const TEXT_INTERVAL_MS = 250;
@@ -82,8 +82,7 @@ export function registerHostMemoryPanel(api: VmmApi | null, session: Session): v
   let root: HTMLElement = h('div');
   let hasVm = false;
   let busy = false;
-  let slot: SlotView | null = null;
-  let slotViews: SharedViews | null = null;
+  const slotOf = followSlotView(0);
   let lastText = 0;
 
   const sync = () => {
@@ -162,7 +161,7 @@ export function registerHostMemoryPanel(api: VmmApi | null, session: Session): v
 
   const drawPage = (views: SharedViews) => {
     const g = parseGfn(gfnA.value);
-    const snap = slot?.read();
+    const snap = slotOf(views)?.read();
     if (!Number.isInteger(g) || !snap) {
       pageState.textContent = 'Type a gfn or click a page on the heat map.';
       return;
@@ -180,10 +179,6 @@ export function registerHostMemoryPanel(api: VmmApi | null, session: Session): v
   };
 
   const draw = (f: Frame) => {
-    if (f.views !== slotViews) {
-      slotViews = f.views;
-      slot = f.views ? createSlotView(f.views, 0) : null;
-    }
     if (!f.views || f.now - lastText < TEXT_INTERVAL_MS) return;
     lastText = f.now;
     for (const c of COUNTERS) {
@@ -219,8 +214,6 @@ export function registerHostMemoryPanel(api: VmmApi | null, session: Session): v
     },
     draw,
     reset() {
-      slot = null;
-      slotViews = null;
       lastText = 0;
     },
   });
