@@ -3,11 +3,11 @@
 // into guest memory before the guest starts.
 import { assemble } from '../src/asm/assembler.ts';
 import { readElf, writeElf } from '../src/asm/elf.ts';
-import { loadGuestSource } from '../src/guests/index.ts';
+import { guestInclude, loadGuestSource } from '../src/guests/index.ts';
 import type { LoadImage } from '../src/kvm/loader.ts';
 
 export async function guestImage(guest: string, patches: Record<string, number>): Promise<LoadImage> {
-  const elf = readElf(writeElf(assemble(await loadGuestSource(guest), `${guest}.S`)), `${guest}.S`);
+  const elf = readElf(writeElf(assemble(await loadGuestSource(guest), `${guest}.S`, { include: guestInclude })), `${guest}.S`);
   const segments = elf.segments.map((s) => ({ paddr: s.paddr, data: s.data.slice(), memsz: s.memsz }));
   for (const [name, value] of Object.entries(patches)) {
     const at = elf.symbols.get(name);

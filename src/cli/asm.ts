@@ -5,6 +5,7 @@ import { parseArgs, UsageError } from './args.ts';
 import { EXIT_OK } from './exit-codes.ts';
 import { assemble } from '../asm/assembler.ts';
 import { writeElf, readElf } from '../asm/elf.ts';
+import { diskInclude } from './program.ts';
 import { disassembleElf } from '../asm/disasm.ts';
 
 export async function asmCommand(argv: string[]): Promise<number> {
@@ -16,7 +17,7 @@ export async function asmCommand(argv: string[]): Promise<number> {
   const src = positional[0];
   const out = (options.output as string | undefined) ?? src.replace(/\.[sS]$/, '') + '.elf';
   const base = options.base === undefined ? undefined : parseAddress(options.base as string);
-  const result = assemble(readFileSync(src, 'utf8'), basename(src), base === undefined ? undefined : { base });
+  const result = assemble(readFileSync(src, 'utf8'), basename(src), { base, include: diskInclude(src, basename(src)) });
   writeFileSync(out, writeElf(result));
   return EXIT_OK;
 }

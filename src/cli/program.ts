@@ -1,12 +1,12 @@
 // Reading what the user asked to run: an ELF file, an assembly file, or the
 // name of a built-in guest. Assembly is assembled in memory; every problem
 // becomes a KvmError naming the file (and line:column for assembly).
-import { existsSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-import { assemble } from '../asm/assembler.ts';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, relative, resolve } from 'node:path';
+import { assemble, type IncludeResolver } from '../asm/assembler.ts';
 import { writeElf, readElf } from '../asm/elf.ts';
 import { KvmError } from '../kvm/errors.ts';
-import { GUESTS, loadGuestSource } from '../guests/index.ts';
+import { GUESTS, guestInclude, loadGuestSource } from '../guests/index.ts';
 import { withGuestParams } from '../guests/params.ts';
 import { UsageError } from './args.ts';
 
@@ -21,9 +21,26 @@ function isElf(b: Uint8Array): boolean {
   return ELF_MAGIC.every((m, i) => b[i] === m);
 }
 
-/** Assemble source text to ELF bytes (errors carry file:line:column). */
-export function assembleToElf(source: string, name: string): Uint8Array {
-  return writeElf(assemble(source, name));
+/** Assemble source text to ELF bytes (errors carry file:line:column); `include` defaults to the guest library. */
+export function assembleToElf(source: string, name: string, include: IncludeResolver = guestInclude): Uint8Array {
+  return writeElf(assemble(source, name, { include }));
+}
+
+/**
+ * `.include "path"` for the source file `srcPath` on disk (known as `name` in
+ * messages): a file relative to the including file's folder, as GNU as looks
+ * first, else the built-in guest library (lib/NAME.S, see src/guests/index.ts).
+ * Included files are named by their path from the current directory.
+ */
+export function diskInclude(srcPath: string, name: string): IncludeResolver {
+  const dirs = new Map([[name, dirname(srcPath)]]);
+  return (path, from) => {
+    const full = resolve(dirs.get(from) ?? dirname(srcPath), path);
+    if (!existsSync(full) || !statSync(full).isFile()) return guestInclude(path, from);
+    const file = relative(process.cwd(), full);
+    dirs.set(file, dirname(full));
+    return { file, text: readFileSync(full, 'utf8') };
+  };
 }
 
 /**
@@ -40,7 +57,7 @@ export async function readProgram(arg: string, params: [string, number][] = []):
   if (params.length > 0) throw new UsageError(`--param sets a built-in guest's parameters; '${arg}' is a file (use --set to patch its words)`);
   const name = basename(arg);
   const bytes = new Uint8Array(readFileSync(arg));
-  if (/\.(s|S|asm)$/.test(arg)) return { name, elf: assembleToElf(new TextDecoder().decode(bytes), name) };
+  if (/\.(s|S|asm)$/.test(arg)) return { name, elf: assembleToElf(new TextDecoder().decode(bytes), name, diskInclude(arg, name)) };
   if (isElf(bytes)) {
     readElf(bytes, name); // validate now, so a bad file fails before any VM exists
     return { name, elf: bytes };

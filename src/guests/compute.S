@@ -53,21 +53,8 @@
     .text
     .globl _start
 
-    .equ UART_BASE,   0x10000000
-    .equ UART_THR,    0
-    .equ UART_LSR,    5
-    .equ LSR_THRE,    0x20
-
-    .equ SBI_EXT_BASE,       0x10
-    .equ SBI_BASE_PROBE_EXT, 3
-    .equ SBI_EXT_IPI,        0x735049      # "sPI"
-    .equ SBI_IPI_SEND,       0
-    .equ SBI_EXT_HSM,        0x48534d
-    .equ SBI_HSM_HART_START, 0
-    .equ SBI_HSM_HART_STOP,  1
-    .equ SBI_EXT_SRST,       0x53525354
-    .equ SBI_EXT_LEGACY_SHUTDOWN, 0x08
-    .equ SBI_ERR_INVALID_PARAM, -3
+    .include "lib/uart.S"
+    .include "lib/sbi.S"
 
     .equ MAX_HARTS,   8
     .equ HART_AREA,   0x4000       # per-hart bytes: array, sieve, stack
@@ -515,102 +502,20 @@ paging_on:
     sfence.vma zero, zero
     ret
 
-# shutdown(a0 = SRST reason).
-shutdown:
-    mv      a1, a0
-    li      a0, 0
-    li      a6, 0
-    li      a7, SBI_EXT_SRST
-    ecall
-    li      a7, SBI_EXT_LEGACY_SHUTDOWN
-    ecall
-1:
-    wfi
-    j       1b
+    .include "lib/shutdown.S"
 
 # --- console (boot hart only, so no lock) -----------------------------------
-putc:
-    li      t0, UART_BASE
-1:
-    lbu     t1, UART_LSR(t0)
-    andi    t1, t1, LSR_THRE
-    beqz    t1, 1b
-    sb      a0, UART_THR(t0)
-    ret
-
-puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s1, 8(sp)
-    mv      s1, a0
-1:
-    lbu     a0, 0(s1)
-    beqz    a0, 2f
-    call    putc
-    addi    s1, s1, 1
-    j       1b
-2:
-    lw      s1, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
-
-# put_dec(a0 = unsigned): digits least significant first into a stack
-# buffer, then printed in reverse.
-put_dec:
-    addi    sp, sp, -32
-    sw      ra, 28(sp)
-    sw      s1, 24(sp)
-    mv      s1, sp
-    li      t2, 10
-1:
-    remu    t0, a0, t2
-    divu    a0, a0, t2
-    addi    t0, t0, '0'
-    sb      t0, 0(s1)
-    addi    s1, s1, 1
-    bnez    a0, 1b
-2:
-    addi    s1, s1, -1
-    lbu     a0, 0(s1)
-    call    putc
-    bne     s1, sp, 2b
-    lw      s1, 24(sp)
-    lw      ra, 28(sp)
-    addi    sp, sp, 32
-    ret
-
-# put_hex(a0): eight hex digits, most significant first.
-put_hex:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s1, 8(sp)
-    sw      s2, 4(sp)
-    mv      s1, a0
-    li      s2, 28
-1:
-    srl     a0, s1, s2
-    andi    a0, a0, 15
-    addi    a0, a0, '0'
-    li      t0, '9'
-    ble     a0, t0, 2f
-    addi    a0, a0, 'a' - '9' - 1
-2:
-    call    putc
-    addi    s2, s2, -4
-    bgez    s2, 1b
-    lw      s2, 4(sp)
-    lw      s1, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
+    .include "lib/putc.S"
+    .include "lib/puts.S"
+    .include "lib/put-dec.S"
+    .include "lib/put-hex.S"
 
 # --- read-only data ---------------------------------------------------------
 msg_head:       .asciz "compute: "
 msg_paging_off: .asciz " hart(s), paging off, "
 msg_paging_on:  .asciz " hart(s), paging on (Sv32, 4 MiB megapages), "
 msg_iters:      .asciz " iteration(s) per hart\r\n"
-msg_sum:        .asciz "compute: checksum 0x"
+msg_sum:        .asciz "compute: checksum "   # put_hex adds the 0x
 msg_crlf:       .asciz "\r\n"
 msg_pass:       .asciz "compute: all harts agree, PASS\r\n"
 msg_fail:       .asciz "compute: harts disagree, FAIL\r\n"

@@ -26,14 +26,7 @@
     .text
     .globl _start
 
-    .equ UART_BASE,   0x10000000
-    .equ UART_RBR,    0
-    .equ UART_THR,    0
-    .equ UART_IER,    1
-    .equ UART_LCR,    3
-    .equ UART_LSR,    5
-    .equ LSR_DR,      0x01
-    .equ LSR_THRE,    0x20
+    .include "lib/uart.S"
     .equ IER_RX,      0x01         # interrupt when received data is available
     .equ UART_IRQ,    10
 
@@ -45,8 +38,7 @@
     .equ SSTATUS_SIE,     0x2
     .equ SCAUSE_SEI,      0x80000009
 
-    .equ SBI_EXT_SRST,    0x53525354
-    .equ SBI_EXT_LEGACY_SHUTDOWN, 0x08
+    .include "lib/sbi.S"
 
     .equ CTRL_D,      0x04
     .equ CR,          0x0d
@@ -119,16 +111,10 @@ idle:
 power_off:
     la      a0, bye
     call    puts
-    li      a0, 0                  # type shutdown
-    li      a1, 0                  # reason none
-    li      a6, 0
-    li      a7, SBI_EXT_SRST
-    ecall
-    li      a7, SBI_EXT_LEGACY_SHUTDOWN
-    ecall
-1:
-    wfi
-    j       1b
+    li      a0, SRST_REASON_NONE
+    j       shutdown
+
+    .include "lib/shutdown.S"
 
 # ---------------------------------------------------------------------------
 # Trap handler.  Saves the registers it and its callees use, since it
@@ -213,31 +199,8 @@ handle_byte:
     addi    sp, sp, 16
     ret
 
-putc:
-    li      t0, UART_BASE
-1:
-    lbu     t1, UART_LSR(t0)
-    andi    t1, t1, LSR_THRE
-    beqz    t1, 1b
-    sb      a0, UART_THR(t0)
-    ret
-
-puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s1, 8(sp)
-    mv      s1, a0
-1:
-    lbu     a0, 0(s1)
-    beqz    a0, 2f
-    call    putc
-    addi    s1, s1, 1
-    j       1b
-2:
-    lw      s1, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
+    .include "lib/putc.S"
+    .include "lib/puts.S"
 
 banner:
     .asciz  "webkvm hello-irq: the UART console, interrupt driven (PLIC, IRQ 10).\r\nType; Enter starts a new line, Ctrl-D powers off.\r\n"

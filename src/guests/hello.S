@@ -25,22 +25,9 @@
     .text
     .globl _start
 
-# --- platform constants (QEMU `virt` layout) --------------------------------
-    .equ UART_BASE,   0x10000000   # 16550, byte registers, reg-shift 0
-    .equ UART_RBR,    0            # receive buffer (read, DLAB=0)
-    .equ UART_THR,    0            # transmit holding (write, DLAB=0)
-    .equ UART_IER,    1            # interrupt enable
-    .equ UART_LCR,    3            # line control
-    .equ UART_LSR,    5            # line status
-    .equ LSR_DR,      0x01         # a received byte is waiting
-    .equ LSR_THRE,    0x20         # THR can take another byte
-
-# --- SBI (v2.0) -------------------------------------------------------------
-    .equ SBI_EXT_SRST,        0x53525354   # "SRST"
-    .equ SBI_SRST_RESET,      0            # FID: system_reset(type, reason)
-    .equ SRST_TYPE_SHUTDOWN,  0
-    .equ SRST_REASON_NONE,    0
-    .equ SBI_EXT_LEGACY_SHUTDOWN, 0x08
+# --- platform constants (QEMU `virt` layout) and SBI (v2.0) ------------------
+    .include "lib/uart.S"
+    .include "lib/sbi.S"
 
     .equ CTRL_D,      0x04
     .equ CR,          0x0d
@@ -80,33 +67,16 @@ echo_loop:
     call    putc
     j       echo_loop
 
-# Ctrl-D: say goodbye and ask the hypervisor to power the machine off.
+# Ctrl-D: say goodbye and ask the hypervisor to power the machine off
+# (SRST reason "none").
 power_off:
     la      a0, bye
     call    puts
-    li      a7, SBI_EXT_SRST
-    li      a6, SBI_SRST_RESET
-    li      a0, SRST_TYPE_SHUTDOWN
-    li      a1, SRST_REASON_NONE
-    ecall
-    # SRST does not return on success.  Fall back to the legacy call, then
-    # park the hart if even that came back.
-    li      a7, SBI_EXT_LEGACY_SHUTDOWN
-    ecall
-2:
-    wfi
-    j       2b
+    li      a0, SRST_REASON_NONE
+    j       shutdown
 
-# putc(a0 = byte): wait until the transmitter has room, then write the byte.
-# Clobbers t0, t1.
-putc:
-    li      t0, UART_BASE
-1:
-    lbu     t1, UART_LSR(t0)
-    andi    t1, t1, LSR_THRE
-    beqz    t1, 1b
-    sb      a0, UART_THR(t0)
-    ret
+    .include "lib/shutdown.S"
+    .include "lib/putc.S"
 
 # getc() -> a0: wait until a byte has arrived, then read it.  Clobbers t0, t1.
 getc:
@@ -118,24 +88,7 @@ getc:
     lbu     a0, UART_RBR(t0)
     ret
 
-# puts(a0 = NUL-terminated string).  Saves ra and s1 on the stack because
-# it calls putc.
-puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s1, 8(sp)
-    mv      s1, a0
-1:
-    lbu     a0, 0(s1)
-    beqz    a0, 2f
-    call    putc
-    addi    s1, s1, 1
-    j       1b
-2:
-    lw      s1, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
+    .include "lib/puts.S"
 
 # --- read-only data ---------------------------------------------------------
 banner:

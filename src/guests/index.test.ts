@@ -1,16 +1,18 @@
-// The built-in guests: the list matches the folder, the sources obey the
-// rules our assembler and the VM rely on, they assemble, and the plain-Node
-// way of reading them (the CLI) returns the same text as Vite's bundling.
+// The built-in guests: the list matches the folder, the sources (and the
+// library they include) obey the rules our assembler and the VM rely on, they
+// assemble, and the plain-Node way of reading them (the CLI) returns the same
+// text as Vite's bundling.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../asm/assembler.ts';
 import { KvmError } from '../kvm/errors.ts';
-import { GUESTS, GUEST_SOURCE_MODE, findGuest, loadGuestSource } from './index.ts';
+import { GUESTS, GUEST_SOURCE_MODE, findGuest, guestInclude, loadGuestSource } from './index.ts';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const onDisk = (file: string): string => readFileSync(dir + file, 'utf8');
+const libFiles = (): string[] => readdirSync(dir + 'lib').filter((f) => f.endsWith('.S')).map((f) => `lib/${f}`).sort();
 
 describe('GUESTS', () => {
   it('lists every .S file in src/guests, once, with unique names', () => {
@@ -45,12 +47,28 @@ describe('GUESTS', () => {
       expect(g.vcpus).toBeGreaterThanOrEqual(1);
       expect(g.expect.lines(g.vcpus).length).toBeGreaterThan(0);
     }
+    for (const file of libFiles()) {
+      const src = onDisk(file);
+      expect(src.startsWith(`# ${file} - `), file).toBe(true);
+      expect(src, file).not.toMatch(/^\s*#\s*(include|define|if|ifdef)\b/m);
+      expect(src, file).not.toMatch(/^\s*\.(macro|option|text|data|section)\b/m); // the includer chooses those
+      expect(src, file).not.toMatch(/\btohost\b/);
+    }
+  });
+
+  it('serves the library through guestInclude (lib/NAME.S only), and every file of it is used', () => {
+    for (const file of libFiles()) expect(guestInclude(file, 'x.S'), file).toEqual({ file, text: onDisk(file) });
+    expect(guestInclude('lib/nope.S', 'x.S')).toBeUndefined();
+    expect(guestInclude('hello.S', 'x.S')).toBeUndefined();
+    expect(guestInclude('lib/../hello.S', 'x.S')).toBeUndefined();
+    const included = new Set(GUESTS.flatMap((g) => [...g.source.matchAll(/^\s*\.include\s+"([^"]+)"/gm)].map((m) => m[1])));
+    expect([...included].sort()).toEqual(libFiles());
   });
 
   it('assembles every guest with our assembler, at 0x80000000 and at another base', () => {
     for (const g of GUESTS) {
       for (const base of [0x8000_0000, 0x8040_0000]) {
-        const r = assemble(g.source, `${g.name}.S`, { base });
+        const r = assemble(g.source, `${g.name}.S`, { base, include: guestInclude });
         expect(r.entry, g.name).toBe(base); // _start is the first instruction
         expect(r.sections.map((s) => s.name), g.name).toEqual(['.text']);
         for (const sym of Object.keys(g.params)) expect(r.symbols.get(sym)?.global, `${g.name}: ${sym}`).toBe(true);
@@ -70,14 +88,16 @@ describe('GUESTS', () => {
     const script =
       "const m = await import(process.argv[1]);" +
       "const out = { mode: m.GUEST_SOURCE_MODE }; for (const g of m.GUESTS) out[g.name] = g.source;" +
+      "for (const f of process.argv.slice(2)) out[f] = m.guestInclude(f, 'x.S')?.text;" +
       "process.stdout.write(JSON.stringify(out));";
     const json = execFileSync(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script, fileURLToPath(new URL('./index.ts', import.meta.url))],
+      ['--import', 'tsx', '--input-type=module', '-e', script, fileURLToPath(new URL('./index.ts', import.meta.url)), ...libFiles()],
       { encoding: 'utf8', maxBuffer: 16 << 20 },
     );
     const fromNode = JSON.parse(json) as Record<string, string>;
     expect(fromNode.mode).toBe('fs');
     for (const g of GUESTS) expect(fromNode[g.name], g.name).toBe(g.source);
+    for (const file of libFiles()) expect(fromNode[file], file).toBe(onDisk(file));
   });
 });

@@ -4,8 +4,9 @@
 //
 // How the sources are read, in the two places this module runs:
 // * Under Vite (the app, its workers) and Vitest: `import.meta.glob` below is
-//   rewritten at build/transform time into the raw text of every ./*.S file
-//   (the `?raw` query), so the sources are bundled strings, available at once.
+//   rewritten at build/transform time into the raw text of every ./*.S and
+//   ./lib/*.S file (the `?raw` query), so the sources are bundled strings,
+//   available at once.
 // * Under plain Node (the CLI runs the TypeScript through tsx, which does not
 //   rewrite it): `import.meta.glob` does not exist, the call throws, and the
 //   file is read from disk next to this module with `node:fs`, obtained
@@ -13,10 +14,16 @@
 //   ever sees a `node:` import.
 // Either way a source is read once, on first use, and cached.
 //
-// Every guest is a single position-independent .S file written for both our
-// assembler (src/asm) and GNU as, with no C preprocessor and no .macro; they
-// are cross-checked on QEMU's `virt` machine by scripts/qemu-check-guests.sh.
+// Every guest is one position-independent .S file (the one the params are
+// patched in) that pulls the routines the guests share from ./lib/*.S with
+// `.include "lib/NAME.S"`: the console, the spinlock, SBI shutdown, and the
+// dirty-logging workload both dirty guests run.  guestInclude is the
+// resolver for those includes; pass it to assemble().  The sources are
+// written for both our assembler (src/asm) and GNU as (no C preprocessor, no
+// .macro; `as -I src/guests`), and are cross-checked on QEMU's `virt`
+// machine by scripts/qemu-check-guests.sh.
 
+import type { IncludeResolver } from '../asm/assembler.ts';
 import { KvmError } from '../kvm/errors.ts';
 
 /** What a guest must print when it works (used by system tests and the QEMU check). */
@@ -49,10 +56,10 @@ export interface Guest {
 
 // --- reading the .S files ----------------------------------------------------
 
-/** ./name.S -> text, when a Vite transform inlined them; undefined under plain Node. */
+/** ./name.S and ./lib/name.S -> text, when a Vite transform inlined them; undefined under plain Node. */
 function bundledSources(): Record<string, string> | undefined {
   try {
-    return import.meta.glob<string>('./*.S', { query: '?raw', import: 'default', eager: true });
+    return import.meta.glob<string>(['./*.S', './lib/*.S'], { query: '?raw', import: 'default', eager: true });
   } catch {
     return undefined; // not transformed: plain Node, see the header
   }
@@ -65,8 +72,8 @@ export const GUEST_SOURCE_MODE: 'bundled' | 'fs' = bundled ? 'bundled' : 'fs';
 
 const cache = new Map<string, string>();
 
-/** The text of ./file (e.g. "hello.S"), from the bundle or from disk. */
-function readSourceFile(file: string): string {
+/** The text of ./file (e.g. "hello.S", "lib/puts.S"), from the bundle or from disk; undefined if there is no such file. */
+function findSourceFile(file: string): string | undefined {
   const hit = cache.get(file);
   if (hit !== undefined) return hit;
   let text: string | undefined;
@@ -77,15 +84,35 @@ function readSourceFile(file: string): string {
     try {
       text = fs.readFileSync(new URL(/* @vite-ignore */ `./${file}`, import.meta.url), "utf8");
     } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') return undefined;
       throw new KvmError('ENOENT', `built-in guest source src/guests/${file} could not be read: ${(e as Error).message}`);
     }
   }
-  if (text === undefined) {
-    throw new KvmError('ENOENT', `built-in guest source src/guests/${file} is not in this build`);
-  }
-  cache.set(file, text);
+  if (text !== undefined) cache.set(file, text);
   return text;
 }
+
+/** The text of ./file; ENOENT if it is missing. */
+function readSourceFile(file: string): string {
+  const text = findSourceFile(file);
+  if (text === undefined) {
+    throw new KvmError('ENOENT', `built-in guest source src/guests/${file} is not in this ${bundled ? 'build' : 'checkout'}`);
+  }
+  return text;
+}
+
+/** A library file name `.include` may ask for: lib/NAME.S, nothing outside lib/. */
+const LIB_PATH = /^lib\/[A-Za-z0-9_-]+\.S$/;
+
+/**
+ * Resolves `.include "lib/NAME.S"` to the built-in guest library
+ * (src/guests/lib), for the guests and for any user source that wants it.
+ * Paths are relative to src/guests wherever the including file is.
+ */
+export const guestInclude: IncludeResolver = (path) => {
+  const text = LIB_PATH.test(path) ? findSourceFile(path) : undefined;
+  return text === undefined ? undefined : { file: path, text };
+};
 
 /**
  * compute.S with `use_paging: .word 1`: the same program with Sv32 on.  One

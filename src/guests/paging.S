@@ -51,15 +51,8 @@
     .globl _start
 
 # --- platform ----------------------------------------------------------------
-    .equ UART_BASE,   0x10000000
-    .equ UART_THR,    0
-    .equ UART_LSR,    5
-    .equ LSR_THRE,    0x20
-    .equ SBI_EXT_SRST, 0x53525354
-    .equ SBI_EXT_LEGACY_SHUTDOWN, 0x08
-    .equ SBI_EXT_LEGACY_PUTCHAR,  0x01
-    .equ SBI_EXT_DBCN,        0x4442434e
-    .equ SBI_DBCN_WRITE_BYTE, 2
+    .include "lib/uart.S"
+    .include "lib/sbi.S"
 
 # --- Sv32 --------------------------------------------------------------------
     .equ PTE_V, 0x01
@@ -750,18 +743,7 @@ check_user_frames:
     li      a0, 0
     ret
 
-# shutdown(a0 = SRST reason).
-shutdown:
-    mv      a1, a0
-    li      a0, 0
-    li      a6, 0
-    li      a7, SBI_EXT_SRST
-    ecall
-    li      a7, SBI_EXT_LEGACY_SHUTDOWN
-    ecall
-1:
-    wfi
-    j       1b
+    .include "lib/shutdown.S"
 
 # =============================================================================
 # Page-table helpers.  The tables live in identity-mapped RAM, so the same
@@ -887,74 +869,9 @@ sbi_putc:
 1:
     ret
 
-puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s1, 8(sp)
-    mv      s1, a0
-1:
-    lbu     a0, 0(s1)
-    beqz    a0, 2f
-    call    putc
-    addi    s1, s1, 1
-    j       1b
-2:
-    lw      s1, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
-
-put_dec:
-    addi    sp, sp, -32
-    sw      ra, 28(sp)
-    sw      s1, 24(sp)
-    mv      s1, sp
-    li      t2, 10
-1:
-    remu    t0, a0, t2
-    divu    a0, a0, t2
-    addi    t0, t0, '0'
-    sb      t0, 0(s1)
-    addi    s1, s1, 1
-    bnez    a0, 1b
-2:
-    addi    s1, s1, -1
-    lbu     a0, 0(s1)
-    call    putc
-    bne     s1, sp, 2b
-    lw      s1, 24(sp)
-    lw      ra, 28(sp)
-    addi    sp, sp, 32
-    ret
-
-# put_hex(a0): "0x" and eight hex digits.
-put_hex:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s1, 8(sp)
-    sw      s2, 4(sp)
-    mv      s1, a0
-    li      a0, '0'
-    call    putc
-    li      a0, 'x'
-    call    putc
-    li      s2, 28
-1:
-    srl     a0, s1, s2
-    andi    a0, a0, 15
-    addi    a0, a0, '0'
-    li      t0, '9'
-    ble     a0, t0, 2f
-    addi    a0, a0, 'a' - '9' - 1
-2:
-    call    putc
-    addi    s2, s2, -4
-    bgez    s2, 1b
-    lw      s2, 4(sp)
-    lw      s1, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
+    .include "lib/puts.S"
+    .include "lib/put-dec.S"
+    .include "lib/put-hex.S"
 
 # --- kernel messages (read-only) -------------------------------------------
 msg_build:     .asciz "paging: building Sv32 page tables (4 KiB identity map, UART, megapage, user pages)\r\n"

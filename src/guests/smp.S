@@ -33,17 +33,8 @@
     .text
     .globl _start
 
-    .equ UART_BASE,   0x10000000
-    .equ UART_THR,    0
-    .equ UART_LSR,    5
-    .equ LSR_THRE,    0x20
-
-    .equ SBI_EXT_HSM,        0x48534d      # "HSM"
-    .equ SBI_HSM_HART_START, 0
-    .equ SBI_HSM_HART_STOP,  1
-    .equ SBI_EXT_SRST,       0x53525354    # "SRST"
-    .equ SBI_EXT_LEGACY_SHUTDOWN, 0x08
-    .equ SBI_ERR_INVALID_PARAM, -3
+    .include "lib/uart.S"
+    .include "lib/sbi.S"
 
     .equ MAX_HARTS,   8
     .equ STACK_SIZE,  4096
@@ -196,102 +187,12 @@ last_hart:
     mv      a0, s3
     j       shutdown
 
-# shutdown(a0 = SRST reason): SBI system_reset(shutdown, reason).
-shutdown:
-    mv      a1, a0
-    li      a0, 0                  # type: shutdown
-    li      a6, 0                  # FID system_reset
-    li      a7, SBI_EXT_SRST
-    ecall
-    li      a7, SBI_EXT_LEGACY_SHUTDOWN
-    ecall
-1:
-    wfi
-    j       1b
-
-# set_stack(s0 = hartid): sp = top of this hart's 4 KiB stack after the image.
-set_stack:
-    la      sp, image_end
-    addi    t0, s0, 1
-    li      t1, STACK_SIZE
-    mul     t0, t0, t1
-    add     sp, sp, t0
-    ret
-
-# lock()/unlock(): the console spinlock.  amoswap.w.aq returns the old value:
-# 0 means we took it.  While it is held, spin on a plain load (no stores, so
-# the other harts' AMOs are not slowed by our retries).  Clobbers t0, t1.
-lock:
-    la      t0, console_lock
-    li      t1, 1
-1:
-    amoswap.w.aq t1, t1, (t0)
-    beqz    t1, 3f
-2:
-    lw      t1, 0(t0)
-    bnez    t1, 2b
-    li      t1, 1
-    j       1b
-3:
-    ret
-
-unlock:
-    la      t0, console_lock
-    amoswap.w.rl zero, zero, (t0)
-    ret
-
-# putc(a0 = byte): polled UART transmit.  Clobbers t0, t1.
-putc:
-    li      t0, UART_BASE
-1:
-    lbu     t1, UART_LSR(t0)
-    andi    t1, t1, LSR_THRE
-    beqz    t1, 1b
-    sb      a0, UART_THR(t0)
-    ret
-
-# puts(a0 = NUL-terminated string).
-puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s1, 8(sp)
-    mv      s1, a0
-1:
-    lbu     a0, 0(s1)
-    beqz    a0, 2f
-    call    putc
-    addi    s1, s1, 1
-    j       1b
-2:
-    lw      s1, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
-
-# put_dec(a0 = unsigned value): decimal, no padding.  Digits are produced
-# least significant first into a small buffer on the stack (remu/divu).
-put_dec:
-    addi    sp, sp, -32
-    sw      ra, 28(sp)
-    sw      s1, 24(sp)
-    mv      s1, sp                 # s1 = write pointer into the buffer
-    li      t2, 10
-1:
-    remu    t0, a0, t2
-    divu    a0, a0, t2
-    addi    t0, t0, '0'
-    sb      t0, 0(s1)
-    addi    s1, s1, 1
-    bnez    a0, 1b
-2:
-    addi    s1, s1, -1
-    lbu     a0, 0(s1)
-    call    putc
-    bne     s1, sp, 2b
-    lw      s1, 24(sp)
-    lw      ra, 28(sp)
-    addi    sp, sp, 32
-    ret
+    .include "lib/shutdown.S"
+    .include "lib/hart-stack.S"
+    .include "lib/spinlock.S"
+    .include "lib/putc.S"
+    .include "lib/puts.S"
+    .include "lib/put-dec.S"
 
 # --- read-only data ---------------------------------------------------------
 msg_boot:   .asciz "smp: boot hart "

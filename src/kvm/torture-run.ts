@@ -9,7 +9,7 @@
 // Counters are plain numbers, read by the caller at any time (counters()).
 import { assemble } from '../asm/assembler.ts';
 import { writeElf } from '../asm/elf.ts';
-import { loadGuestSource } from '../guests/index.ts';
+import { guestInclude, loadGuestSource } from '../guests/index.ts';
 import { DirtyCollector, DIRTY_LOG_MODES, type DirtyLogMode } from './dirty-collector.ts';
 import { DirtyLogChecker, type CheckedPage } from './dirty-check.ts';
 import { KvmError } from './errors.ts';
@@ -122,7 +122,7 @@ export class TortureRun {
     const src = (await loadGuestSource('dirty'))
       .replace(/(max_iterations:\s*\.word\s+)\d+/, '$10')
       .replace(/(pages_per_vcpu:\s*\.word\s+)\d+/, `$1${opts.pages}`);
-    const prog = vmm.loadElf(writeElf(assemble(src, 'dirty.S')), 'dirty.S');
+    const prog = vmm.loadElf(writeElf(assemble(src, 'dirty.S', { include: guestInclude })), 'dirty.S');
     kvmSetUnsafe(vmm.vm, opts.unsafe);
     this.collector = new DirtyCollector(vmm, opts.mode);
     vmm.run();

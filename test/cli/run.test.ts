@@ -81,6 +81,25 @@ _start:
     expect(r.status).toBe(1);
   });
 
+  it('assembles .include: a file next to the source first, else the built-in guest library (lib/NAME.S)', () => {
+    scratch('inc-reason.S', '    .equ REASON, 1\n');
+    const main = scratch('inc-main.S', `
+    .option norvc
+    .text
+    .globl _start
+    .include "lib/sbi.S"
+    .include "inc-reason.S"
+_start:
+    li a0, REASON
+    j shutdown
+    .include "lib/shutdown.S"
+`);
+    expect(webkvm(['run', main]).status).toBe(1); // SRST reason 1 from the included REASON and shutdown
+    const r = webkvm(['run', scratch('inc-bad.S', '  .include "inc-nope.S"\n')]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toContain('inc-bad.S:1:12: expected a file "inc-nope.S" to include, found none');
+  });
+
   it('exits 0 when the only hart stops itself with SBI HSM hart_stop', () => {
     const src = `
     .text

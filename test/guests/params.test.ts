@@ -2,7 +2,7 @@
 // value lands in the assembled image, and bad names or values are EINVAL.
 import { describe, expect, it } from 'vitest';
 import { guestParamDefault, withGuestParams } from '../../src/guests/params.ts';
-import { loadGuestSource } from '../../src/guests/index.ts';
+import { guestInclude, loadGuestSource } from '../../src/guests/index.ts';
 import { assemble } from '../../src/asm/assembler.ts';
 import { readElf, writeElf } from '../../src/asm/elf.ts';
 
@@ -13,7 +13,7 @@ describe('guest parameters', () => {
     const patched = withGuestParams('dirty', src, { max_iterations: 0, pattern: 2 });
     expect(guestParamDefault(patched, 'max_iterations')).toBe(0);
     expect(guestParamDefault(patched, 'pattern')).toBe(2);
-    const elf = readElf(writeElf(assemble(patched, 'dirty.S')), 'dirty.elf');
+    const elf = readElf(writeElf(assemble(patched, 'dirty.S', { include: guestInclude })), 'dirty.elf');
     const addr = elf.symbols.get('pattern');
     expect(addr).toBeDefined();
     const seg = elf.segments.find((s) => addr! >= s.paddr && addr! < s.paddr + s.data.length)!;

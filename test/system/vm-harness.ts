@@ -2,8 +2,9 @@
 // does, and collect what it printed and how it ended.
 import { Vmm, type ExitInfo } from '../../src/kvm/vmm.ts';
 import { spawnVcpuNode } from '../../workers/node-spawn.ts';
-import { assemble } from '../../src/asm/assembler.ts';
+import { assemble, type IncludeResolver } from '../../src/asm/assembler.ts';
 import { writeElf } from '../../src/asm/elf.ts';
+import { guestInclude } from '../../src/guests/index.ts';
 import type { VmStats } from '../../src/kvm/stats.ts';
 
 export interface RunResult {
@@ -17,6 +18,8 @@ export interface RunOptions {
   memMiB?: number;
   input?: string;
   timeoutMs?: number;
+  /** Reads `.include`d files (default: the built-in guest library). */
+  include?: IncludeResolver;
   /** Called once the guest runs, with the VMM (to poke it while it runs). */
   during?: (vmm: Vmm) => Promise<void>;
   /** Called once the guest has exited, before the VM is destroyed (to read guest memory). */
@@ -24,7 +27,7 @@ export interface RunOptions {
 }
 
 export async function runSource(source: string, name: string, o: RunOptions = {}): Promise<RunResult> {
-  return runElf(writeElf(assemble(source, name)), name, o);
+  return runElf(writeElf(assemble(source, name, { include: o.include ?? guestInclude })), name, o);
 }
 
 export async function runElf(elf: Uint8Array, name: string, o: RunOptions = {}): Promise<RunResult> {
