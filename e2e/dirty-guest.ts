@@ -1,6 +1,8 @@
 // Shared by the dirty-map and host-memory specs: start the dirty guest with
 // max_iterations = 0 (its vCPUs write their regions until stopped) from the
-// assembly editor, as a user who edited the built-in source would.
+// assembly editor, as a user who edited the built-in source would.  dirty.S
+// keeps max_iterations in its own file and `.include`s the rest from
+// src/guests/lib, which the editor's assembler resolves too (guestInclude).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, type Page } from '@playwright/test';

@@ -7,7 +7,8 @@
 #   scripts/qemu-check-guests.sh [options] [guest...]
 #
 # Each guest is assembled with GNU as (rv32ima_zicsr_zifencei, no relaxation,
-# so `la` stays pc-relative) and linked at --base (default 0x80400000, where
+# so `la` stays pc-relative; -I src/guests, where its `.include "lib/NAME.S"`
+# files are) and linked at --base (default 0x80400000, where
 # OpenSBI's fw_dynamic expects the kernel; webkvm links at 0x80000000, and
 # the guests do not care).  It is then booted with
 #   qemu-system-riscv32 -machine virt -nographic -smp N -bios FW -kernel x.elf
@@ -31,7 +32,8 @@
 #   --timeout S      per guest (default 30)
 #   --keep DIR       keep the build and logs in DIR
 #   -v               print every guest's console output
-# Guests: hello hello-irq compute compute-sv32 smp paging (default: all).
+# Guests: hello hello-irq compute compute-sv32 smp paging dirty paging-dirty
+# (default: all).
 #
 # Exit status: 0 when every guest passed, 1 otherwise, 2 for a usage or
 # tool problem.
@@ -66,7 +68,7 @@ while [ $# -gt 0 ]; do
     *) selected+=("$1"); shift ;;
   esac
 done
-[ ${#selected[@]} -gt 0 ] || selected=(hello hello-irq compute compute-sv32 smp paging)
+[ ${#selected[@]} -gt 0 ] || selected=(hello hello-irq compute compute-sv32 smp paging dirty paging-dirty)
 
 # --- tools -------------------------------------------------------------------
 pick() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 && { echo "$t"; return 0; }; done; return 1; }
@@ -75,7 +77,7 @@ AS_BIN="$(pick riscv64-unknown-elf-as riscv64-linux-gnu-as)" || {
 LD_BIN="${AS_BIN%-as}-ld"
 QEMU="$(pick qemu-system-riscv32)" || {
   echo "qemu-check-guests: no qemu-system-riscv32; apt-get install -y qemu-system-misc" >&2; exit 2; }
-AS=("$AS_BIN" -march=rv32ima_zicsr_zifencei -mabi=ilp32 -mno-relax)
+AS=("$AS_BIN" -march=rv32ima_zicsr_zifencei -mabi=ilp32 -mno-relax -I "$guests_dir")
 # -N: one segment starting at the entry, because QEMU jumps to the lowest
 # loaded address of a -kernel ELF, not to e_entry.
 LD=("$LD_BIN" -m elf32lriscv --no-relax -N -e _start)
@@ -169,6 +171,16 @@ paging: user exited with status 0xbee27e0d (expected 0xbee27e0d)
 paging: summary: 3 demand-zero faults, 1 protection fault(s), 2 write calls, megapage ok, user frames seen by the kernel ok
 PASS
 EOF
+}
+
+expect_dirty() {
+  echo "dirty: $smp vCPUs, 256 pages each, 3 iterations, pattern sequential"
+  echo "dirty: every page checked against its hart's iterations_done, PASS"
+}
+expect_paging_dirty() {
+  echo "paging-dirty: Sv32 on: kernel identity-mapped with 4 KiB pages, regions half 4 KiB pages, half megapages"
+  echo "paging-dirty: $smp vCPUs, 256 pages each, 3 iterations, pattern sequential"
+  echo "paging-dirty: every page checked against its hart's iterations_done, PASS"
 }
 
 # --- one guest ---------------------------------------------------------------------
