@@ -4,7 +4,7 @@
 // Figures live here, never in tests (ARCHITECTURE.md §6); docs/benchmarks.md
 // says how each is measured. `--only GROUP[,GROUP]` runs part of it.
 import { cpus, loadavg } from 'node:os';
-import { parseArgs } from '../src/cli/args.ts';
+import { formatOptions, parseArgs, type OptionSpecs } from '../src/cli/args.ts';
 import { EXIT_OK } from '../src/cli/exit-codes.ts';
 import { KvmError } from '../src/kvm/errors.ts';
 import { Vmm } from '../src/kvm/vmm.ts';
@@ -62,11 +62,16 @@ async function runGuestMips(guest: string, vcpus: number, iterations: number): P
 
 const GROUPS = ['hart', 'faults', 'race', 'dirtylog', 'flush', 'dirty-rate', 'ui', 'vm'] as const;
 
+const BENCH_OPTIONS: OptionSpecs = {
+  quick: { type: 'flag', help: 'shorter runs (less precise)' },
+  only: { type: 'string', arg: 'GROUPS', help: `comma-separated subset of ${GROUPS.join(', ')}` },
+};
+
+export const BENCH_HELP = `usage: webkvm bench [options]\n\nPrints one figure a line: name, value, unit, and the target ` +
+  `where an issue sets one (docs/benchmarks.md).\n\noptions:\n${formatOptions(BENCH_OPTIONS)}`;
+
 export async function benchCommand(argv: string[]): Promise<number> {
-  const { options } = parseArgs(argv, {
-    quick: { type: 'flag', help: 'shorter runs (less precise)' },
-    only: { type: 'string', arg: 'GROUPS', help: `comma-separated subset of ${GROUPS.join(', ')}` },
-  });
+  const { options } = parseArgs(argv, BENCH_OPTIONS);
   const scale = options.quick ? 0.2 : 1;
   const only = options.only === undefined ? [...GROUPS] : String(options.only).split(',');
   for (const g of only) {

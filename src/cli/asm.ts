@@ -1,18 +1,27 @@
 // `webkvm asm` and `webkvm disasm`.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseArgs, UsageError } from './args.ts';
+import { formatOptions, parseArgs, UsageError, type OptionSpecs } from './args.ts';
 import { EXIT_OK } from './exit-codes.ts';
 import { assemble } from '../asm/assembler.ts';
 import { writeElf, readElf } from '../asm/elf.ts';
 import { diskInclude } from './program.ts';
 import { disassembleElf } from '../asm/disasm.ts';
 
+const ASM_OPTIONS: OptionSpecs = {
+  output: { type: 'string', arg: 'FILE', help: 'the ELF to write (-o; default: the source name with .elf)' },
+  base: { type: 'string', arg: 'ADDR', help: 'load address of the first section (default 0x80000000)' },
+};
+
+export const ASM_HELP = `usage: webkvm asm <prog.S> [-o prog.elf] [options]\n\n` +
+  `Assembles RV32IMA + Zicsr + Zifencei + privileged instructions to an ELF32 executable with a symbol table.\n` +
+  `.include "F" looks next to the including file first, then in the built-in guest library (src/guests).\n\n` +
+  `options:\n${formatOptions(ASM_OPTIONS)}`;
+
+export const DISASM_HELP = 'usage: webkvm disasm <prog.elf>\n\nPrints the disassembly of every executable section, with symbol labels.';
+
 export async function asmCommand(argv: string[]): Promise<number> {
-  const { positional, options } = parseArgs(argv, {
-      output: { type: 'string', arg: 'FILE', help: 'the ELF to write' },
-      base: { type: 'string', arg: 'ADDR', help: 'load address of the first section (default 0x80000000)' },
-    }, { o: 'output' });
+  const { positional, options } = parseArgs(argv, ASM_OPTIONS, { o: 'output' });
   if (positional.length !== 1) throw new UsageError('asm takes one source file: webkvm asm prog.S -o prog.elf');
   const src = positional[0];
   const out = (options.output as string | undefined) ?? src.replace(/\.[sS]$/, '') + '.elf';

@@ -3,6 +3,9 @@ import { parseArgs } from './args.ts';
 import { EXIT_OK } from './exit-codes.ts';
 import { GUESTS } from '../guests/index.ts';
 
+export const GUESTS_HELP = 'usage: webkvm guests\n\nLists the built-in guests, their suggested vCPU count and the words --param (run) or --set\n' +
+  '(stat, events, hostmem, explain, migrate) can patch. Run one by name: webkvm run <name>.';
+
 export async function guestsCommand(argv: string[]): Promise<number> {
   parseArgs(argv, {});
   const width = Math.max(...GUESTS.map((g) => g.name.length));

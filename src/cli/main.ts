@@ -81,34 +81,31 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Each command's own help text, loaded with the command's module. */
+const HELP_TEXTS: Record<string, () => Promise<string>> = {
+  run: async () => (await import('./run.ts')).RUN_HELP,
+  asm: async () => (await import('./asm.ts')).ASM_HELP,
+  disasm: async () => (await import('./asm.ts')).DISASM_HELP,
+  torture: async () => (await import('./torture.ts')).TORTURE_HELP,
+  stat: async () => (await import('./stat.ts')).STAT_HELP,
+  events: async () => (await import('./events.ts')).EVENTS_HELP,
+  hostmem: async () => (await import('./hostmem.ts')).HOSTMEM_HELP,
+  explain: async () => (await import('./explain.ts')).EXPLAIN_HELP,
+  migrate: async () => (await import('./migrate.ts')).MIGRATE_HELP,
+  race: async () => (await import('./race.ts')).RACE_HELP,
+  guests: async () => (await import('./guests.ts')).GUESTS_HELP,
+  bench: async () => (await import('../../bench/bench.ts')).BENCH_HELP,
+};
+
+/** `webkvm help NAME`: that command's options, or the general text (exit 125) for an unknown name. */
 async function helpFor(name: string): Promise<number> {
-  if (name === 'run') {
-    const { RUN_HELP } = await import('./run.ts');
-    process.stdout.write(RUN_HELP + '\n');
-    return EXIT_OK;
+  const load = Object.hasOwn(HELP_TEXTS, name) ? HELP_TEXTS[name] : undefined;
+  if (!load) {
+    process.stdout.write(HELP + '\n');
+    return EXIT_BAD_INPUT;
   }
-  if (name === 'torture') {
-    const { TORTURE_HELP } = await import('./torture.ts');
-    process.stdout.write(TORTURE_HELP + '\n');
-    return EXIT_OK;
-  }
-  if (name === 'stat' || name === 'events') {
-    const text = name === 'stat' ? (await import('./stat.ts')).STAT_HELP : (await import('./events.ts')).EVENTS_HELP;
-    process.stdout.write(text + '\n');
-    return EXIT_OK;
-  }
-  if (name === 'race') {
-    process.stdout.write((await import('./race.ts')).RACE_HELP + '\n');
-    return EXIT_OK;
-  }
-  if (name === 'hostmem' || name === 'explain' || name === 'migrate') {
-    const text = name === 'hostmem' ? (await import('./hostmem.ts')).HOSTMEM_HELP
-      : name === 'explain' ? (await import('./explain.ts')).EXPLAIN_HELP : (await import('./migrate.ts')).MIGRATE_HELP;
-    process.stdout.write(text + '\n');
-    return EXIT_OK;
-  }
-  process.stdout.write(HELP + '\n');
-  return (await loadCommand(name)) ? EXIT_OK : EXIT_BAD_INPUT;
+  process.stdout.write((await load()) + '\n');
+  return EXIT_OK;
 }
 
 /** Turn an error into one line on stderr and an exit code. */

@@ -33,8 +33,15 @@ const RACE_REPLAY: Record<string, string> = {
 };
 
 export const TORTURE_HELP = `usage: webkvm torture [options]\n\noptions:\n${formatOptions(OPTIONS)}\n\n` +
-  `--unsafe NAME, one of:\n${Object.entries(UNSAFE_HELP).map(([n, h]) => `  ${n.padEnd(15)}${h}`).join('\n')}\n` +
-  `(the dirty-log check detects no-flush; the others are shown by test/kvm/unsafe-*.test.ts, see docs/torture.md)`;
+  `--unsafe NAME, one of:\n${unsafeTable()}\n` +
+  `(the dirty-log check detects no-flush; the others are shown by targeted replays: test/kvm/unsafe-*.test.ts ` +
+  `and 'webkvm race ${Object.values(RACE_REPLAY).join('|')} --unsafe'; see docs/torture.md)`;
+
+/** One line a switch, the descriptions in one column however long the longest name. */
+function unsafeTable(): string {
+  const width = Math.max(...Object.keys(UNSAFE_HELP).map((n) => n.length)) + 2;
+  return Object.entries(UNSAFE_HELP).map(([n, h]) => `  ${n.padEnd(width)}${h}`).join('\n');
+}
 
 export async function tortureCommand(argv: string[]): Promise<number> {
   const { options } = parseArgs(argv, OPTIONS);
