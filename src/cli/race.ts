@@ -44,7 +44,7 @@ live lanes, one a line, each printed as the step it produced:
   arm LANE [POINT...]     arm pause points on LANE until changed (none: disarm)
   LANE OP [ARG...]        vcpu0 write VA VALUE | read VA | enter | exit | poll |
                           context PRIV SATP; host swap-out GFN | ksm-merge GFN GFN2 |
-                          migrate GFN | zap GFN | get-log | flush
+                          migrate GFN | zap GFN | get-log | flush | zap-page GFN
   release LANE            release a parked lane
   join LANE               wait for a blocked lane to finish or park
   verdict                 the checkers over the state now

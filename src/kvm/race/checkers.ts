@@ -84,7 +84,6 @@ export function checkHostDirtyFlag(e: RaceEngine): RaceCheckResult {
     if (!w.spteDirty || seen.has(w.pfn)) continue;
     seen.add(w.pfn);
     if (w.gfn < 0 || e.pfnOfGfn(w.gfn) !== w.pfn) continue; // the page changed owner since
-    if (e.hostCleans.some((c) => c.pfn === w.pfn && c.step > w.step)) continue;
     if (e.hostDirty(w.pfn)) continue;
     if (mappedDirty(e, w.gfn, w.pfn)) continue;
     violations.push(`host page pfn ${hex(w.pfn)} (gfn ${hex(w.gfn)}) was written at step ${w.step} through an SPTE with D set, ` +

@@ -127,8 +127,6 @@ export class RaceEngine {
   readonly steps: RaceStep[] = [];
   readonly writes: RaceWrite[] = [];
   readonly collections: RaceCollection[] = [];
-  /** Host pfn dirty flags the host cleared (it wrote the page back), by step. */
-  readonly hostCleans: { step: number; pfn: number }[] = [];
   private readonly sptes: SpteWatch[] = [];
   private readonly gfns: number[] = [];
   private readonly tlbWatch = new Map<RaceLane, number[]>();
@@ -215,14 +213,6 @@ export class RaceEngine {
       list.push(va >>> 0);
     }
     this.tlbWatch.set(lane, list);
-  }
-
-  /** Host "writeback": clear the dirty flag of the page behind gfn (recorded for the checkers). */
-  hostCleanPage(gfn: number): void {
-    const pfn = this.pfnOfGfn(gfn);
-    if (pfn < 0) return;
-    Atomics.and(this.vm.pfnFlags, pfn, ~PFN_DIRTY);
-    this.hostCleans.push({ step: this.steps.length, pfn });
   }
 
   // ── steps ─────────────────────────────────────────────────────────────────
@@ -463,12 +453,6 @@ export class RaceEngine {
       if (((Atomics.load(this.race, RACE_COLLECT + (rel >>> 5)) >>> (rel & 31)) & 1) !== 0) out.add(base + rel);
     }
     return out;
-  }
-
-  /** Record a step the controller did itself (setup the story needs to show). */
-  note(lane: RaceLane, action: string, text: StepText): void {
-    this.endOfSetup();
-    this.record(lane, action, text);
   }
 
   private record(lane: RaceLane, action: string, text: StepText): void {

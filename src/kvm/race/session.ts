@@ -109,8 +109,6 @@ export function racePointsOf(lane: RaceLane): string[] {
   return PAUSE_POINTS.filter((p) => prefixes.some((x) => p.name.startsWith(x))).map((p) => p.name);
 }
 
-export const RACE_SESSION_LANE_OPS = { vcpu: VCPU_OPS.map(specOf), host: HOST_OPS.map(specOf) };
-
 function specOf(d: OpDef): RaceOpSpec {
   return { name: d.name, args: [...d.args], help: d.help };
 }
