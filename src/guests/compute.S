@@ -93,27 +93,9 @@ _start:
     call    build_page_table
     call    paging_on
 1:
-    # Probe and start the other harts: s1 = harts running, s2 = id probed.
-    li      s1, 1
-    li      s2, 0
-probe_loop:
-    li      t0, MAX_HARTS
-    bgeu    s2, t0, probe_done
-    beq     s2, s0, probe_next
-    mv      a0, s2
-    la      a1, secondary_entry
-    li      a2, 0
-    li      a6, SBI_HSM_HART_START
-    li      a7, SBI_EXT_HSM
-    ecall
-    li      t0, SBI_ERR_INVALID_PARAM
-    beq     a0, t0, probe_done
-    bnez    a0, probe_next
-    addi    s1, s1, 1
-probe_next:
-    addi    s2, s2, 1
-    j       probe_loop
-probe_done:
+    # Start the other harts: s1 = harts running.
+    call    start_harts
+    mv      s1, a0
     la      t0, nharts
     sw      s1, 0(t0)
 
@@ -214,23 +196,7 @@ secondary_entry:
     call    paging_on
 1:
     call    run_and_publish
-    # Wake the boot hart (it may be asleep in wfi waiting for us).
-    la      t0, have_ipi
-    lw      t0, 0(t0)
-    beqz    t0, 3f
-    li      a0, 1                  # hart_mask: bit 0 ...
-    la      t0, boot_hart
-    lw      a1, 0(t0)              # ... counted from the boot hart's id
-    li      a6, SBI_IPI_SEND
-    li      a7, SBI_EXT_IPI
-    ecall
-3:
-    li      a6, SBI_HSM_HART_STOP
-    li      a7, SBI_EXT_HSM
-    ecall
-2:
-    wfi
-    j       2b
+    j       stop_hart              # wakes the boot hart, then hart_stop
 
 # run_and_publish(s0 = hart id): run the workload on this hart's area, store
 # the checksum in results[hartid], set our valid_mask bit, then count
@@ -503,6 +469,8 @@ paging_on:
     ret
 
     .include "lib/shutdown.S"
+    .include "lib/start-harts.S"
+    .include "lib/stop-hart.S"
 
 # --- console (boot hart only, so no lock) -----------------------------------
     .include "lib/putc.S"

@@ -97,6 +97,8 @@ region_start:
     ret
 
     .include "lib/shutdown.S"
+    .include "lib/start-harts.S"
+    .include "lib/stop-hart.S"
     .include "lib/hart-stack.S"
     .include "lib/spinlock.S"
     .include "lib/putc.S"

@@ -54,28 +54,9 @@ _start:
     call    puts
     call    unlock
 
-    # Probe the other hart ids.  s1 = harts running (this one included),
-    # s2 = the id being probed.
-    li      s1, 1
-    li      s2, 0
-probe_loop:
-    li      t0, MAX_HARTS
-    bgeu    s2, t0, probe_done
-    beq     s2, s0, probe_next
-    mv      a0, s2                 # hartid
-    la      a1, secondary_entry    # start_addr (physical: paging is off)
-    li      a2, 0                  # opaque, arrives in the new hart's a1
-    li      a6, SBI_HSM_HART_START
-    li      a7, SBI_EXT_HSM
-    ecall
-    li      t0, SBI_ERR_INVALID_PARAM
-    beq     a0, t0, probe_done     # past the last hart
-    bnez    a0, probe_next         # e.g. already started: not ours to count
-    addi    s1, s1, 1
-probe_next:
-    addi    s2, s2, 1
-    j       probe_loop
-probe_done:
+    # Start the other harts: s1 = harts running (this one included).
+    call    start_harts
+    mv      s1, a0
     la      t0, nharts
     sw      s1, 0(t0)
 
@@ -188,6 +169,7 @@ last_hart:
     j       shutdown
 
     .include "lib/shutdown.S"
+    .include "lib/start-harts.S"
     .include "lib/hart-stack.S"
     .include "lib/spinlock.S"
     .include "lib/putc.S"

@@ -12,7 +12,8 @@
 #
 # The includer provides:
 #   region_start(a0 = hart) -> a0 = VA, a1 = PA of page 0 of its region
-#   shutdown, set_stack, lock/unlock, puts, put_dec, put_hex (lib/)
+#   shutdown, start_harts, stop_hart, set_stack, lock/unlock, puts,
+#   put_dec, put_hex (lib/)
 #   build_tables, paging_on, MAX_PAGES, msg_on, msg_hart5 (Sv32 only)
 #   the messages that name the guest: msg_hart, msg_hart4, msg_sum1,
 #   msg_check, msg_bad1, msg_bad3
@@ -68,27 +69,9 @@ _start:
     call    puts
   .endif
 
-    # Probe and start the other harts: s1 = harts running, s2 = id probed.
-    li      s1, 1
-    li      s2, 0
-probe_loop:
-    li      t0, MAX_HARTS
-    bgeu    s2, t0, probe_done
-    beq     s2, s0, probe_next
-    mv      a0, s2                 # hartid
-    la      a1, secondary_entry    # start_addr: physical (= VA under Sv32: identity map)
-    li      a2, 0                  # opaque
-    li      a6, SBI_HSM_HART_START
-    li      a7, SBI_EXT_HSM
-    ecall
-    li      t0, SBI_ERR_INVALID_PARAM
-    beq     a0, t0, probe_done     # past the last hart
-    bnez    a0, probe_next         # e.g. already started: not ours to count
-    addi    s1, s1, 1
-probe_next:
-    addi    s2, s2, 1
-    j       probe_loop
-probe_done:
+    # Start the other harts: s1 = harts running.
+    call    start_harts
+    mv      s1, a0
     la      t0, nharts
     sw      s1, 0(t0)
 
@@ -179,23 +162,7 @@ secondary_entry:
     call    paging_on
   .endif
     call    run_dirty
-    # Wake the boot hart (it may be asleep in wfi waiting for us).
-    la      t0, have_ipi
-    lw      t0, 0(t0)
-    beqz    t0, 1f
-    li      a0, 1                  # hart_mask: bit 0 ...
-    la      t0, boot_hart
-    lw      a1, 0(t0)              # ... counted from the boot hart's id
-    li      a6, SBI_IPI_SEND
-    li      a7, SBI_EXT_IPI
-    ecall
-1:
-    li      a6, SBI_HSM_HART_STOP
-    li      a7, SBI_EXT_HSM
-    ecall
-2:
-    wfi
-    j       2b
+    j       stop_hart              # wakes the boot hart, then hart_stop
 
 # run_dirty(s0 = hart id): publish the region, run the passes, and count
 # this hart in done_count.  Returns only when max_iterations != 0.
