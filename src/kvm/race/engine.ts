@@ -5,8 +5,9 @@
 // lane per vCPU, one host lane: lane.ts) and then plays the scenario's script:
 // each step posts one command to one lane, or releases a parked lane, and
 // waits until that lane is parked at the expected pause point, has finished,
-// or (for a requester waiting on a flush ack) is blocked. Only then does the
-// next step start, so a run is deterministic. After every step it records a
+// or (for a requester waiting on a flush ack) is blocked, and until any vCPU
+// lane kicked meanwhile has taken the kick. Only then does the next step
+// start, so a run is deterministic. After every step it records a
 // RaceStep with a snapshot read from shared memory: the SPTEs involved with
 // their flags by kernel name, dirty bits (live, collected, the host page's
 // dirty flag), the vCPUs' TLB entries, modes, requests and the notifier
