@@ -67,8 +67,6 @@
     .equ PTE_KERNEL_RWX, 0xcf
     .equ PTE_KERNEL_RW,  0xc7
     .equ SATP_SV32,      0x80000000
-    .equ SIE_SSIE,       0x2
-    .equ SIP_SSIP,       0x2
 
 _start:
     mv      s0, a0                 # s0 = hart id
@@ -119,30 +117,7 @@ _start:
 
     call    run_and_publish
 
-    # Wait until every hart has published (done_count == nharts): asleep in
-    # wfi if the others can wake us with an IPI, else spinning.  SSIP is
-    # cleared after each wake-up and before the next test, so an IPI that
-    # lands between the test and wfi leaves SSIP pending and wfi returns.
-    la      t0, have_ipi
-    lw      t3, 0(t0)
-    beqz    t3, 3f
-    li      t0, SIE_SSIE
-    csrs    sie, t0
-3:
-    la      t0, done_count
-    lw      t2, 0(t0)
-    la      t1, nharts
-    lw      t1, 0(t1)
-    beq     t2, t1, 7f
-    beqz    t3, 3b                 # no IPI: spin
-    wfi
-    li      t0, SIP_SSIP
-    csrc    sip, t0
-    j       3b
-7:
-    li      t0, SIE_SSIE
-    csrc    sie, t0
-    fence   r, rw                  # results[] are read after done_count
+    call    wait_harts             # then results[] are read after done_count
 
     # s3 = our checksum; s4 = 1 while every published result matches it.
     la      t0, results
@@ -470,7 +445,7 @@ paging_on:
 
     .include "lib/shutdown.S"
     .include "lib/start-harts.S"
-    .include "lib/stop-hart.S"
+    .include "lib/join.S"
 
 # --- console (boot hart only, so no lock) -----------------------------------
     .include "lib/putc.S"

@@ -249,7 +249,7 @@ alloc_page:
 
     .include "lib/shutdown.S"
     .include "lib/start-harts.S"
-    .include "lib/stop-hart.S"
+    .include "lib/join.S"
     .include "lib/hart-stack.S"
     .include "lib/spinlock.S"
     .include "lib/putc.S"

@@ -27,8 +27,6 @@
     .equ STACKS_SIZE, 0x8000       # MAX_HARTS stacks
     .equ PAGE_SHIFT,  12
     .equ MAX_PATTERN, 2
-    .equ SIE_SSIE,    0x2
-    .equ SIP_SSIP,    0x2
 
 _start:
     mv      s0, a0                 # s0 = this hart's id, for the whole run
@@ -77,30 +75,7 @@ _start:
 
     call    run_dirty
 
-    # Wait until every hart is done (done_count == nharts): asleep in wfi if
-    # the others can wake us with an IPI, else spinning.  SSIP is cleared
-    # after each wake-up and before the next test, so an IPI that lands
-    # between the test and wfi leaves SSIP pending and wfi returns.
-    la      t0, have_ipi
-    lw      t3, 0(t0)
-    beqz    t3, 3f
-    li      t0, SIE_SSIE
-    csrs    sie, t0
-3:
-    la      t0, done_count
-    lw      t2, 0(t0)
-    la      t1, nharts
-    lw      t1, 0(t1)
-    beq     t2, t1, 4f
-    beqz    t3, 3b                 # no IPI: spin
-    wfi
-    li      t0, SIP_SSIP
-    csrc    sip, t0
-    j       3b
-4:
-    li      t0, SIE_SSIE
-    csrc    sie, t0
-    fence   r, rw                  # pages and iterations_done after done_count
+    call    wait_harts             # then pages and iterations_done after done_count
 
     call    check_regions
     mv      s4, a0                 # s4 = bad pages
