@@ -288,7 +288,9 @@ export class RaceEngine {
     const outcome = await this.awaitLane(lane, expect, `release from ${pausePointName(at)}`, parkSeq);
     const res = this.finish(lane, outcome);
     const what = p ? `${OP_NAMES[p.op] ?? p.op}${fmtArgs(p.op, p.args)}` : 'the command';
-    this.record(lane, `released from ${pausePointName(at)}${outcome === 'done' ? `: ${what} finished${p ? describeOutcome(p.op, res, outcome) : ''}` : outcome === 'blocked' ? ': blocked' : `; parked at ${outcome}`}`, text);
+    const how = outcome === 'done' ? `: ${what} finished${p ? describeOutcome(p.op, res, outcome) : ''}`
+      : outcome === 'blocked' ? ': blocked' : `; parked at ${outcome}`;
+    this.record(lane, `released from ${pausePointName(at)}${how}`, text);
   }
 
   /** Set up a vCPU lane: privilege, satp, and enter guest mode. Not recorded as a step. */

@@ -1,14 +1,13 @@
 // The gfn->pfn ABA and its two variants, both ways, on real lane workers.
 import { describe, expect, it } from 'vitest';
-import { expectWellFormed, runScenario } from './run-both.ts';
+import { expectClean, expectWellFormed, runScenario } from './run-both.ts';
 
 describe('race lab: aba-indirect', () => {
   it('protected: the fault takes the slow path (parked after gfn_to_pfn), gfn2 gets another pfn, clean', async () => {
     const run = await runScenario('aba-indirect', false);
     expectWellFormed(run);
     expect(run.steps.find((s) => s.parkedAt !== null)!.parkedAt).toBe('slow-pf:after-pfn');
-    expect(run.verdict.violations).toEqual([]);
-    expect(run.verdict.expected).toBe(true);
+    expectClean(run);
   });
 
   it('indirect-fast: the recycled SPTE has the very value vCPU 0 read, and the checker finds gfn2 lost', async () => {
@@ -31,8 +30,7 @@ describe('race lab: aba-direct (harmless on a direct page)', () => {
       const run = await runScenario('aba-direct', unsafe);
       expectWellFormed(run);
       expect(run.steps.some((s) => s.parkedAt === 'fast-pf:before-cmpxchg')).toBe(true);
-      expect(run.verdict.violations).toEqual([]);
-      expect(run.verdict.expected).toBe(true);
+      expectClean(run);
     });
   }
 });
@@ -43,8 +41,7 @@ describe('race lab: aba-pinned', () => {
     const parked = run.steps.find((s) => s.parkedAt === 'fast-pf:before-cmpxchg')!;
     const released = run.steps.find((s) => s.action.startsWith('released'))!;
     expect(run.steps[released.index - 1]!.snapshot.sptes[0]!.pfn).not.toBe(parked.snapshot.sptes[0]!.pfn);
-    expect(run.verdict.violations).toEqual([]);
-    expect(run.verdict.expected).toBe(true);
+    expectClean(run);
   });
 
   it('no pin: the OOPS of the indirect fast path is back', async () => {

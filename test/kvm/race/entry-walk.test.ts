@@ -2,7 +2,7 @@
 // lockless walk against a shadow-page free (walk-vs-free), both ways, on real
 // lane workers. The OOPS is found by the checkers, never by the script.
 import { describe, expect, it } from 'vitest';
-import { expectWellFormed, runScenario } from './run-both.ts';
+import { expectClean, expectWellFormed, runScenario } from './run-both.ts';
 
 describe('race lab: dekker-entry', () => {
   it('mode then requests: the requester sees IN_GUEST_MODE and waits; the vCPU flushes; the write is logged', async () => {
@@ -13,8 +13,7 @@ describe('race lab: dekker-entry', () => {
     // The requester, having seen the vCPU in guest mode, is blocked until its ack.
     expect(run.steps.find((s) => s.lane === 'host' && / blocked$|: blocked/.test(s.action))).toBeDefined();
     expect(run.steps.find((s) => s.action.includes('0x2 to'))!.action).toMatch(/TLB miss/);
-    expect(run.verdict.violations).toEqual([]);
-    expect(run.verdict.expected).toBe(true);
+    expectClean(run);
   });
 
   it('no-entry-order: the vCPU checked before storing its mode, enters with the request pending, writes unlogged', async () => {
@@ -42,8 +41,7 @@ describe('race lab: walk-vs-free', () => {
     expect(zap.snapshot.notes['vcpu0.walk']).toMatch(/zapped \(unlinked\), not freed yet/);
     expect(zap.snapshot.notes['host.lane']).not.toMatch(/parked/);
     expect(run.steps.find((s) => s.lane === 'host' && s.action.includes('finished'))!.action).toMatch(/unlinked, TLBs flushed, page freed/);
-    expect(run.verdict.violations).toEqual([]);
-    expect(run.verdict.expected).toBe(true);
+    expectClean(run);
   });
 
   it('no-walk-mode: the flush does not wait; the page is freed and reused under the walker; the checker finds it', async () => {

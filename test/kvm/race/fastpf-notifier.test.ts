@@ -2,7 +2,7 @@
 // sequence against a slow fault (semantics §7.5, §7.6, §7.9), both ways, on
 // real lane workers. The OOPS is found by the checkers.
 import { describe, expect, it } from 'vitest';
-import { expectWellFormed, runScenario } from './run-both.ts';
+import { expectClean, expectWellFormed, runScenario } from './run-both.ts';
 
 describe('race lab: fastpf-vs-get (clean both ways)', () => {
   for (const unsafe of [false, true]) {
@@ -17,8 +17,7 @@ describe('race lab: fastpf-vs-get (clean both ways)', () => {
       expect(get.snapshot.dirty[0]).toMatchObject({ gfn: 0x80060, live: false });
       expect(get.snapshot.sptes[0]!.flags).toContain('W'); // GET did not protect g
       expect(run.steps[parked.index + 3]!.snapshot.dirty[0]!.live).toBe(true); // the mark
-      expect(run.verdict.violations).toEqual([]);
-      expect(run.verdict.expected).toBe(true);
+      expectClean(run);
     });
   }
 });
@@ -35,7 +34,7 @@ describe('race lab: fastpf-vs-zap', () => {
     expect(retry.action).toMatch(/: blocked$/); // spinning on mmu_notifier_retry
     expect(retry.snapshot.sptes[0]!.value).toBe(0); // nothing installed while count != 0
     expect(run.steps.some((s) => s.action.includes('finished') && s.lane === 'vcpu0')).toBe(true);
-    expect(run.verdict.violations).toEqual([]);
+    expectClean(run);
   });
 
   it('no-notifier-retry: the re-fault maps the old pfn, which the swap-out frees: the checker finds the SPTE', async () => {
@@ -56,8 +55,7 @@ describe('race lab: notifier-vs-slow-fault', () => {
     const parked = run.steps.find((s) => s.parkedAt === 'slow-pf:after-pfn')!;
     expect(parked.snapshot.notes.mmu_notifier_seq).toBe(0);
     expect(run.steps[parked.index + 1]!.snapshot.notes.mmu_notifier_seq).toBe(1);
-    expect(run.verdict.violations).toEqual([]);
-    expect(run.verdict.expected).toBe(true);
+    expectClean(run);
   });
 
   it('no-notifier-retry: the fault installs the freed pfn; the checker finds it', async () => {

@@ -2,7 +2,7 @@
 // (semantics §7.4), both ways, on real lane workers. (a) and (b) are clean
 // both ways by design; (c) and (d) lose a later store without the flush.
 import { describe, expect, it } from 'vitest';
-import { expectWellFormed, runScenario } from './run-both.ts';
+import { expectClean, expectWellFormed, runScenario } from './run-both.ts';
 
 const G = 0x80050;
 
@@ -18,8 +18,7 @@ describe('race lab: get-vs-store-a (store before the exchange)', () => {
       const get = run.steps[parked.index + 2]!;
       expect(get.action).toMatch(/2 page\(s\) reported/); // the decoy and g
       expect(get.snapshot.dirty.find((d) => d.gfn === G)).toMatchObject({ live: false, collected: true });
-      expect(run.verdict.violations).toEqual([]);
-      expect(run.verdict.expected).toBe(true);
+      expectClean(run);
     });
   }
 });
@@ -36,8 +35,7 @@ describe('race lab: get-vs-store-b (between the exchange and the write-protect)'
       const done = run.steps[parked.index + 2]!;
       expect(done.action).toMatch(/1 page\(s\) reported/);
       expect(done.snapshot.sptes[0]!.flags).not.toContain('W');
-      expect(run.verdict.violations).toEqual([]);
-      expect(run.verdict.expected).toBe(true);
+      expectClean(run);
     });
   }
 });
@@ -48,7 +46,7 @@ describe('race lab: get-vs-store-c (between the write-protect and the flush)', (
     expectWellFormed(run);
     expect(run.steps.find((s) => s.action.includes('0x2 to'))!.action).toMatch(/TLB hit/); // through the stale entry
     expect(run.steps.find((s) => s.action.includes('0x3 to'))!.action).toMatch(/TLB miss/);
-    expect(run.verdict.violations).toEqual([]);
+    expectClean(run);
   });
 
   it('no-flush: the store after return goes through the stale entry; the stale-TLB checker finds it', async () => {
@@ -69,7 +67,7 @@ describe('race lab: get-vs-store-d (after the flush)', () => {
     expect(store.action).toMatch(/TLB miss/);
     expect(store.snapshot.dirty[0]!.live).toBe(true);
     expect(run.steps.at(-1)!.action).toMatch(/1 page\(s\) reported/);
-    expect(run.verdict.violations).toEqual([]);
+    expectClean(run);
   });
 
   it('no-flush: the stores hit the stale entry and set no bit; the later one is lost', async () => {

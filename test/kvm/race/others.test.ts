@@ -1,14 +1,14 @@
 // The lost dirty bit, the stale TLB and the request/mode (Dekker) ordering,
 // both ways, on real lane workers. The OOPS is found by the checkers.
 import { describe, expect, it } from 'vitest';
-import { expectWellFormed, runScenario } from './run-both.ts';
+import { expectClean, expectWellFormed, runScenario } from './run-both.ts';
 
 describe('race lab: lost-dirty-bit', () => {
   it('xchg: the D bit set behind the zapper reaches the host page', async () => {
     const run = await runScenario('lost-dirty-bit', false);
     expectWellFormed(run);
     expect(run.steps.find((s) => s.parkedAt === 'spte:after-read')!.snapshot.notes['host.lane']).toBe('parked at spte:after-read');
-    expect(run.verdict.violations).toEqual([]);
+    expectClean(run);
     expect(run.steps.at(-1)!.snapshot.dirty[0]!.hostDirty).toBe(true);
   });
 
@@ -32,7 +32,7 @@ describe('race lab: stale-tlb', () => {
     expect(parked.snapshot.sptes[0]!.flags).not.toContain('W');
     expect(parked.snapshot.tlb).toEqual([expect.objectContaining({ vcpu: 0, writable: true })]);
     expect(run.steps.find((s) => s.action.includes('0x2 to'))!.action).toMatch(/TLB miss/);
-    expect(run.verdict.violations).toEqual([]);
+    expectClean(run);
   });
 
   it('no-flush: the write through the stale entry is found by the stale-TLB checker', async () => {
@@ -51,7 +51,7 @@ describe('race lab: dekker', () => {
     const entering = run.steps.find((s) => s.parkedAt === 'enter:after-mode')!;
     expect(entering.snapshot.notes['vcpu0.mode']).toBe('in guest');
     expect(entering.snapshot.notes['vcpu0.requests']).not.toBe('0x0'); // already published
-    expect(run.verdict.violations).toEqual([]);
+    expectClean(run);
   });
 
   it('no-mode-order: the vCPU enters with no request and writes through its stale TLB', async () => {

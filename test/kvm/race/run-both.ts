@@ -21,3 +21,9 @@ export function expectWellFormed(run: RaceRun): void {
   expect(run.steps.some((s) => s.parkedAt !== null)).toBe(true);
   expect(run.steps.some((s) => s.quote !== null)).toBe(true);
 }
+
+/** The checkers found nothing, and that is the outcome expected for the setting. */
+export function expectClean(run: RaceRun): void {
+  expect(run.verdict.violations).toEqual([]);
+  expect(run.verdict.expected).toBe(true);
+}
