@@ -74,15 +74,7 @@ _start:
     la      t0, boot_hart
     sw      s0, 0(t0)
 
-    # Can the finishing harts wake us with an IPI?  (BASE probe_extension.)
-    li      a0, SBI_EXT_IPI
-    li      a6, SBI_BASE_PROBE_EXT
-    li      a7, SBI_EXT_BASE
-    ecall
-    bnez    a0, 1f                 # error: treat as absent
-    la      t0, have_ipi
-    sw      a1, 0(t0)              # nonzero when present
-1:
+    call    probe_ipi              # can the finishing harts wake us with an IPI?
     # Paging on?  Then build the megapage identity map before any other hart
     # starts, so they can all share it.
     la      t0, use_paging

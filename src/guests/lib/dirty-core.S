@@ -49,15 +49,7 @@ _start:
     li      t2, MAX_PATTERN
     bgtu    t1, t2, bad_params
 
-    # Can the finishing harts wake us with an IPI?  (BASE probe_extension.)
-    li      a0, SBI_EXT_IPI
-    li      a6, SBI_BASE_PROBE_EXT
-    li      a7, SBI_EXT_BASE
-    ecall
-    bnez    a0, 1f                 # error: treat as absent
-    la      t0, have_ipi
-    sw      a1, 0(t0)              # nonzero when present
-1:
+    call    probe_ipi              # can the finishing harts wake us with an IPI?
   .if DIRTY_SV32
     # Page tables for every possible hart, before any other hart starts, so
     # they all share one root table and never change it.

@@ -1,11 +1,25 @@
-# lib/join.S - the end of a multi-hart run: each secondary hart counts itself
-# in the includer's word done_count when its work is published, then calls
+# lib/join.S - the end of a multi-hart run: the boot hart calls probe_ipi
+# before it starts the others; each secondary hart counts itself in the
+# includer's word done_count when its work is published, then calls
 # stop_hart; the boot hart calls wait_harts.  The includer's words: nharts
 # (harts running), done_count, have_ipi (the SBI IPI extension is there) and
 # boot_hart (its id).  Needs lib/sbi.S.
 
     .equ SIE_SSIE,    0x2
     .equ SIP_SSIP,    0x2
+
+# probe_ipi(): have_ipi = nonzero if the SBI IPI extension is there (BASE
+# probe_extension; an error counts as absent).  Clobbers t0, a0, a1, a6, a7.
+probe_ipi:
+    li      a0, SBI_EXT_IPI
+    li      a6, SBI_BASE_PROBE_EXT
+    li      a7, SBI_EXT_BASE
+    ecall
+    bnez    a0, 1f
+    la      t0, have_ipi
+    sw      a1, 0(t0)
+1:
+    ret
 
 # wait_harts(): wait until every hart is done (done_count == nharts): asleep
 # in wfi if the others can wake us with an IPI, else spinning.  SSIP is
