@@ -12,15 +12,14 @@
 #
 # The includer provides:
 #   region_start(a0 = hart) -> a0 = VA, a1 = PA of page 0 of its region
-#   shutdown, start_harts, stop_hart, set_stack, lock/unlock, puts,
-#   put_dec, put_hex (lib/)
+#   from lib/: shutdown, start_harts, probe_ipi, wait_harts, stop_hart,
+#   set_stack, lock/unlock, puts, put_dec, put_hex
 #   build_tables, paging_on, MAX_PAGES, msg_on, msg_hart5 (Sv32 only)
 #   the messages that name the guest: msg_hart, msg_hart4, msg_sum1,
 #   msg_check, msg_bad1, msg_bad3
 #   the data page: pages_per_vcpu, pattern, max_iterations (patchable, so
 #   they stay in the guest's own file), then lib/dirty-data.S, and region_va
 #   (Sv32); image_end after it, page aligned.
-# Needs lib/sbi.S.
 
     .equ MAX_HARTS,   8
     .equ STACK_SIZE,  4096
