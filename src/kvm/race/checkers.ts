@@ -12,7 +12,8 @@
 //   host dirty flag         a host page written through an SPTE whose D bit
 //                           recorded the write must end with its dirty flag
 //                           set (kvm_set_pfn_dirty) or still be mapped by an
-//                           SPTE with D set: §6 F5, locking.txt "The Dirty bit
+//                           SPTE in its gfn's rmap with D set (a later zap
+//                           carries it over): §6 F5, locking.txt "The Dirty bit
 //                           is lost in this case." Pages that changed owner
 //                           since (swapped out and reused) are skipped: the
 //                           swap-out saved them whatever the flag said.
