@@ -8,19 +8,10 @@
 
 import {
   EV_A, EV_B, EV_C, EV_DISABLED, EV_HDR_WORDS, EV_HEAD, EV_MASK, EV_RECORD_WORDS, EV_SEQ, EV_TIME_HI,
-  EV_TIME_LO, EV_TYPE, EV_VCPU,
+  EV_TIME_LO, EV_TYPE, EV_VCPU, eventClockUs,
 } from './event-format.ts';
 
 export * from './event-format.ts';
-
-const hasPerf = typeof performance !== 'undefined' && typeof performance.now === 'function';
-/** The epoch time of this thread's performance.now() zero, in ms. */
-const origin = hasPerf && typeof performance.timeOrigin === 'number' ? performance.timeOrigin : 0;
-
-/** µs since the Unix epoch, the same clock in every thread (timeOrigin differs per thread, now() compensates). */
-export function eventClockUs(): number {
-  return hasPerf ? Math.floor((origin + performance.now()) * 1000) : Date.now() * 1000;
-}
 
 /**
  * Record one event. `ev` is vm.view('events') (Kvm.events); `vcpu` the
@@ -48,29 +39,4 @@ export function kvmEvent(ev: Int32Array, type: number, vcpu: number, a: number, 
   ev[base + EV_B] = b | 0;
   ev[base + EV_C] = c | 0;
   Atomics.store(ev, base + EV_SEQ, (ticket + 1) | 0);
-}
-
-// ── EV_TLB_FLUSH word a: the cause, and which vCPUs the flush targeted ───────
-// kvm_flush_remote_tlbs may name a subset of vCPUs (an SBI remote fence's hart
-// mask). Word a keeps the FLUSH_CAUSE_* in its low byte, so a reader that only
-// wants the cause still gets it when every vCPU was targeted, and bits 8-15
-// hold the vCPUs (0..MAX_VCPUS-1) that were NOT targeted: 0 means "all", the
-// common case, and the payload stays a = cause exactly as before.
-export const EV_FLUSH_CAUSE_MASK = 0xff;
-export const EV_FLUSH_SKIP_SHIFT = 8;
-
-/** Word a of an EV_TLB_FLUSH for `cause` sent to the vCPUs in `mask` (bit i = vCPU i). */
-export function flushEventA(cause: number, mask: number): number {
-  return (cause & EV_FLUSH_CAUSE_MASK) | ((~mask & 0xff) << EV_FLUSH_SKIP_SHIFT);
-}
-
-/** The FLUSH_CAUSE_* of an EV_TLB_FLUSH's word a. */
-export function flushEventCause(a: number): number {
-  return a & EV_FLUSH_CAUSE_MASK;
-}
-
-/** The vCPUs (bit i = vCPU i, below `vcpus`) an EV_TLB_FLUSH with word a targeted. */
-export function flushEventTargets(a: number, vcpus: number): number {
-  const all = vcpus >= 31 ? 0x7fffffff : (1 << vcpus) - 1;
-  return ~(a >>> EV_FLUSH_SKIP_SHIFT) & 0xff & all;
 }

@@ -9,7 +9,7 @@
 import {
   EV_FLUSH_CAUSE_MASK, EV_FLUSH_SKIP_SHIFT, FLUSH_CAUSES, FLUSH_CAUSE_NAMES,
 } from './shared-layout.ts';
-import type { EventRecord } from './event-reader.ts';
+import type { KvmEventRecord } from '../kvm/event-format.ts';
 import { formatUs } from './latency-histogram.ts';
 
 /** Okabe–Ito colours (safe for the common colour-vision deficiencies), one per FLUSH_CAUSE_*. */
@@ -48,7 +48,7 @@ export interface Flush {
 }
 
 /** Decode an EV_TLB_FLUSH record of a VM with `vcpus` vCPUs. */
-export function decodeFlush(r: EventRecord, vcpus: number, out: Flush): Flush {
+export function decodeFlush(r: KvmEventRecord, vcpus: number, out: Flush): Flush {
   const all = vcpus >= 31 ? 0x7fffffff : (1 << vcpus) - 1;
   out.seq = r.seq;
   out.timeUs = r.timeUs;

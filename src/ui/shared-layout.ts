@@ -1,7 +1,14 @@
 // Where the UI finds live figures in the `hv` SharedArrayBuffer.
 //
-// THE ONE PLACE TO ALIGN WITH src/kvm's real layout. The UI never imports
-// hypervisor internals (ARCHITECTURE §1); it only knows these names and numbers.
+// THE ONE PLACE TO ALIGN WITH src/kvm's real layout. The rule
+// (docs/design.md, "What the UI may import"): the UI may import src/kvm
+// modules that hold only the shared-memory ABI — constants and pure readers —
+// and import nothing (fields.ts, event-format.ts); nothing else from src/kvm.
+// test/ui/ui-imports.test.ts enforces it. Numbers from those two modules are
+// re-exported here, so the UI reads the hypervisor's own and cannot drift;
+// the few that live elsewhere in src/kvm (region names, MAX_VCPUS, the vCPU
+// block of vcpu-ctl.ts) are written out, and test/ui/shared-layout-kvm.test.ts
+// compares them with the originals.
 // Regions come from VmHandles.layout: { offset: BYTE offset into hv (4-aligned),
 // words: length in 32-bit words }.
 
@@ -42,8 +49,7 @@ export const RING_DROPPED = 3;
 export const RING_HEADER_WORDS = 4;
 
 // ── Memslots, dirty bitmaps, gfn->pfn: regions 'memslots', 'dirty-bitmap', 'gfn-table' ──
-// Re-exported from src/kvm/fields.ts, which holds constants only and imports
-// nothing, so the UI reads the hypervisor's own numbers and cannot drift.
+// Re-exported from src/kvm/fields.ts.
 //   memslots:     KVM_MEM_SLOTS_NUM records of MEMSLOT_WORDS words; slot s at s * MEMSLOT_WORDS
 //   dirty-bitmap: slot s owns words [DIRTY_BASE, DIRTY_BASE + ceil(NPAGES / 32)); bit i = page i
 //                 (set by markPageDirty with an atomic OR; the UI only reads it)
@@ -66,12 +72,6 @@ export const REGION_GFN_TABLE = 'gfn-table';
 export const PAGE_SHIFT = 12;
 
 // ── The live panels' view of KVM: event ring, kvm_stat counters, locks ─────────
-// Unlike the memslot constants above, these are written out as numbers: the
-// panels (tlb-timeline, fault-chart, locks) must not import src/kvm at all.
-// test/ui/shared-layout-kvm.test.ts compares every one of them with
-// src/kvm/fields.ts, event-format.ts and shm.ts, so a change there that is not
-// made here too fails a test instead of drawing garbage.
-
 /** shm.ts MAX_VCPUS: lanes and per-vCPU series never exceed this. */
 export const MAX_VCPUS = 8;
 
@@ -80,39 +80,12 @@ export const MAX_VCPUS = 8;
 // complete when its EV_SEQ word holds ticket + 1; a reader loads EV_SEQ, the
 // payload, then EV_SEQ again and keeps the record only if both gave ticket + 1.
 export const REGION_EVENTS = 'events';
-export const EV_HEAD = 0;
-export const EV_DISABLED = 1;
-export const EV_HDR_WORDS = 16;
-export const EV_SEQ = 0;
-export const EV_TYPE = 1;
-export const EV_VCPU = 2;
-export const EV_TIME_LO = 3;
-export const EV_TIME_HI = 4;
-export const EV_A = 5;
-export const EV_B = 6;
-export const EV_C = 7;
-export const EV_RECORD_WORDS = 8;
-export const EV_CAPACITY = 16384;
-export const EV_MASK = EV_CAPACITY - 1;
-export const EV_FAST_PF_FIXED = 1;
-export const EV_FAST_PF_FAILED = 2;
-export const EV_SLOW_PF = 3;
-export const EV_GUEST_FAULT = 4;
-/** (cause | skipped vCPUs << EV_FLUSH_SKIP_SHIFT, vCPUs waited for, latency µs). */
-export const EV_TLB_FLUSH = 5;
-export const EV_WRITE_PROTECT = 6;
-export const EV_ZAP = 7;
-export const EV_DIRTY_COLLECT = 8;
-/** (lock id, wait ns, 0). */
-export const EV_LOCK_CONTENDED = 9;
-export const EV_TYPE_NAMES: readonly string[] = [
-  'none', 'fast_pf_fixed', 'fast_pf_failed', 'slow_pf', 'guest_fault', 'tlb_flush', 'write_protect', 'zap',
-  'dirty_collect', 'lock_contended',
-];
-/** EV_TLB_FLUSH word a: the cause is in the low byte ... */
-export const EV_FLUSH_CAUSE_MASK = 0xff;
-/** ... and bits 8-15 are the vCPUs the flush did NOT target (0: all of them). */
-export const EV_FLUSH_SKIP_SHIFT = 8;
+export {
+  EV_A, EV_B, EV_C, EV_CAPACITY, EV_DIRTY_COLLECT, EV_DISABLED, EV_FAST_PF_FAILED, EV_FAST_PF_FIXED,
+  EV_FLUSH_CAUSE_MASK, EV_FLUSH_SKIP_SHIFT, EV_GUEST_FAULT, EV_HDR_WORDS, EV_HEAD, EV_LOCK_CONTENDED, EV_MASK,
+  EV_RECORD_WORDS, EV_SEQ, EV_SLOW_PF, EV_TIME_HI, EV_TIME_LO, EV_TLB_FLUSH, EV_TYPE, EV_TYPE_NAMES, EV_VCPU,
+  EV_WRITE_PROTECT, EV_ZAP,
+} from '../kvm/event-format.ts';
 
 // Region 'kvm-vcpu': KVCPU_WORDS per vCPU (fields.ts). Counters are uint32
 // written only by that vCPU; read them with `>>> 0`, deltas with `(a - b) >>> 0`.
@@ -171,8 +144,7 @@ export const LOCK_NAMES: readonly string[] = ['mmu_lock', 'kvm_lock', 'tsc_write
 export const KVM_OWNER_VMM = 64;
 
 // ── Host memory and shadow pages: host-memory and mmu-explorer panels ─────────
-// Re-exported from src/kvm/fields.ts (constants only, imports nothing), like the
-// memslot block above, so these numbers cannot drift from the hypervisor's.
+// Re-exported from src/kvm/fields.ts, like the memslot block above.
 //   gfn-table word:  HOST_PTE_PRESENT (resident; + HOST_PTE_WRITABLE unless KSM
 //                    shared it read-only), HOST_PTE_SWAPPED (bits 12-31 = swap slot)
 //   'swap-map':      header words SWAP_* and HOSTOP_* (counters, Atomics.add by the

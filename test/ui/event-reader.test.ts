@@ -1,15 +1,15 @@
-// The UI's event-ring consumer (src/ui/event-reader.ts) against the real
-// producer (src/kvm/events.ts kvmEvent), on one thread and on four real
-// producer threads, plus the cases a panel meets: overflow, a half-written
-// slot, a filter, and a ring reset.
+// The event-ring consumer the panels use (EventReader, src/kvm/event-format.ts),
+// on the region view the UI gets, against the real producer (src/kvm/events.ts
+// kvmEvent), on one thread and on four real producer threads, plus the cases a
+// panel meets: overflow, a half-written slot, a filter, and a ring reset.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { createVm, type VmShared } from '../../src/kvm/shm.ts';
 import {
-  EV_HDR_WORDS, EV_HEAD, EV_LOCK_CONTENDED, EV_RECORD_WORDS, EV_SEQ, EV_TLB_FLUSH, EV_ZAP, kvmEvent, readEvents,
+  EV_HDR_WORDS, EV_HEAD, EV_LOCK_CONTENDED, EV_RECORD_WORDS, EV_SEQ, EV_TLB_FLUSH, EV_ZAP, EventReader, eventTypes,
+  kvmEvent, readEvents, STUCK_MS, type KvmEventRecord,
 } from '../../src/kvm/events.ts';
 import { createSharedViews } from '../../src/ui/shared-views.ts';
-import { EventReader, eventTypes, STUCK_MS, type EventRecord } from '../../src/ui/event-reader.ts';
 import { EV_CAPACITY, REGION_EVENTS } from '../../src/ui/shared-layout.ts';
 import { DONE, GO, READY, WORDS, eventCheck } from '../kvm/workers/event-words.ts';
 
@@ -30,7 +30,7 @@ function uiEvents(vm: VmShared): Int32Array {
   return r.i32;
 }
 
-const copy = (r: EventRecord): EventRecord => ({ ...r });
+const copy = (r: KvmEventRecord): KvmEventRecord => ({ ...r });
 
 describe('EventReader on one thread', () => {
   it('reads what kvmEvent wrote, in order, with the same fields as the hypervisor reader', () => {
@@ -38,7 +38,7 @@ describe('EventReader on one thread', () => {
     const ev = vm.view('events');
     for (let i = 0; i < 10; i++) kvmEvent(ev, i % 2 ? EV_ZAP : EV_TLB_FLUSH, i % 3 - 1, i, -i, i * 1000);
     const reader = new EventReader(uiEvents(vm));
-    const got: EventRecord[] = [];
+    const got: KvmEventRecord[] = [];
     expect(reader.poll(100, (r) => got.push(copy(r)))).toBe(10);
     expect(got).toEqual(readEvents(ev, 0, 100).events);
     expect(reader.cursor).toBe(10);
@@ -90,7 +90,7 @@ describe('EventReader on one thread', () => {
     let t = 0;
     const reader = new EventReader(uiEvents(vm), 'oldest', () => t);
     const got: number[] = [];
-    const visit = (r: EventRecord) => got.push(r.a);
+    const visit = (r: KvmEventRecord) => got.push(r.a);
     expect(reader.poll(100, visit)).toBe(1);
     expect(reader.poll(100, visit)).toBe(0); // still waits at ticket 1
     expect(got).toEqual([1]);
@@ -143,7 +143,7 @@ describe('EventReader across threads', () => {
     let delivered = 0;
     const next = [0, 0, 0, 0];
     let misordered = 0;
-    const visit = (r: EventRecord) => {
+    const visit = (r: KvmEventRecord) => {
       delivered++;
       if (r.type !== EV_LOCK_CONTENDED || r.vcpu !== r.a || r.c !== eventCheck(r.a, r.b)) {
         torn++;

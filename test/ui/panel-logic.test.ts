@@ -11,7 +11,7 @@ import {
   KVCPU_STAT_PF_FIXED, KVCPU_WORDS, MMU_LOCK, LOCK_WORDS, LOCK_WAIT_NS_LO, LOCK_WAIT_NS_HI,
 } from '../../src/kvm/fields.ts';
 import { createSharedViews, readU64 } from '../../src/ui/shared-views.ts';
-import { EventReader, eventTypes, type EventRecord } from '../../src/ui/event-reader.ts';
+import { EventReader, eventTypes, type KvmEventRecord } from '../../src/kvm/event-format.ts';
 import { EV_TLB_FLUSH, REGION_EVENTS } from '../../src/ui/shared-layout.ts';
 import {
   bucketHigh, bucketLabel, bucketLow, formatUs, LatencyHistogram, latencyBucket, LAT_BUCKETS,
@@ -121,7 +121,7 @@ describe('flush timeline', () => {
     kvmFlushRemoteTlbs(new Kvm(vm), FLUSH_CAUSE_DIRTY_LOG); // the VMM, all vCPUs
     kvmFlushRemoteTlbs(new Kvm(vm, 2), FLUSH_CAUSE_REMOTE_FENCE, 0b1010); // vCPU 2: an SBI fence to harts 1 and 3
     const got: Flush[] = [];
-    reader.poll(10, (r: EventRecord) => got.push(decodeFlush(r, 4, blank())), eventTypes(EV_TLB_FLUSH));
+    reader.poll(10, (r: KvmEventRecord) => got.push(decodeFlush(r, 4, blank())), eventTypes(EV_TLB_FLUSH));
     expect(got).toHaveLength(2);
     expect(got[0]).toMatchObject({ seq: 0, cause: FLUSH_CAUSE_DIRTY_LOG, requester: -1, targets: 0b1111, waited: 0 });
     expect(got[1]).toMatchObject({ seq: 1, cause: FLUSH_CAUSE_REMOTE_FENCE, requester: 2, targets: 0b1010, waited: 0 });

@@ -5,7 +5,7 @@
 // (EV_LOCK_CONTENDED: who waited, for which lock, how long).
 import { h } from '../dom.ts';
 import { CounterRate } from '../counter-rate.ts';
-import { eventNowUs, EventReader, eventTypes, type EventRecord } from '../event-reader.ts';
+import { eventClockUs, EventReader, eventTypes, type KvmEventRecord } from '../../kvm/event-format.ts';
 import { emptyLock, KvmStatView, ownerName, type LockSnapshot } from '../kvm-stat-view.ts';
 import { formatUs } from '../latency-histogram.ts';
 import { registerPanel, type Frame } from '../panel.ts';
@@ -80,7 +80,7 @@ export function registerLocksPanel(): void {
   let seen = 0;
   let lastSample = -1;
 
-  const onContended = (r: EventRecord) => {
+  const onContended = (r: KvmEventRecord) => {
     const e = recent[seen % RECENT]!;
     e.timeUs = r.timeUs;
     e.vcpu = r.vcpu;
@@ -98,7 +98,7 @@ export function registerLocksPanel(): void {
       root.dataset[`${k}Contended`] = String(l.contended);
     }
     root.dataset.contentionEvents = String(seen);
-    const now = eventNowUs();
+    const now = eventClockUs();
     // Newest first, in the same RECENT list items (their "ago" changes every time).
     const n = Math.min(seen, RECENT);
     for (let i = 0; i < n; i++) {

@@ -3,12 +3,12 @@
 // histogram of flush latencies next to it.
 //
 // Each frame the panel reads new EV_TLB_FLUSH records from the event ring in
-// shared memory (event-reader.ts; no comlink), decodes them (flush-timeline.ts)
-// and redraws a canvas whose right edge is "now". The legend's counts come from
-// the per-cause counters in 'kvm-stats', which count every flush even when the
-// ring overflowed or recording is off.
+// shared memory (EventReader, src/kvm/event-format.ts; no comlink), decodes
+// them (flush-timeline.ts) and redraws a canvas whose right edge is "now".
+// The legend's counts come from the per-cause counters in 'kvm-stats', which
+// count every flush even when the ring overflowed or recording is off.
 import { cssVar, darkScheme } from '../media.ts';
-import { eventNowUs, EventReader, eventTypes, type EventRecord } from '../event-reader.ts';
+import { eventClockUs, EventReader, eventTypes, type KvmEventRecord } from '../../kvm/event-format.ts';
 import {
   CAUSE_COLOURS, causeSlug, decodeFlush, describeFlush, FlushLog, laneHeight, requesterLane,
   xOfTime, type Flush, type TimelineGeometry,
@@ -89,7 +89,7 @@ export function registerTlbTimelinePanel(): void {
   let colours = themeColours();
   darkScheme.onChange(() => (colours = themeColours()));
 
-  const onFlush = (r: EventRecord) => {
+  const onFlush = (r: KvmEventRecord) => {
     decodeFlush(r, vcpus, scratch);
     log.add(scratch);
     hist.add(scratch.latencyUs);
@@ -126,7 +126,7 @@ export function registerTlbTimelinePanel(): void {
 
   const detailsFor = (k: number): string => {
     if (!log.get(k, scratch)) return 'Hover or click a flush for its details.';
-    return describeFlush(scratch, vcpus, eventNowUs());
+    return describeFlush(scratch, vcpus, eventClockUs());
   };
 
   const pointer = (ev: MouseEvent): [number, number] => {
@@ -187,7 +187,7 @@ export function registerTlbTimelinePanel(): void {
     const windowUs = windowS * 1e6;
     // Reduced motion: the view moves in quarter-window steps instead of scrolling.
     const step = windowUs / 4;
-    const nowUs = eventNowUs();
+    const nowUs = eventClockUs();
     const endUs = f.reducedMotion ? Math.ceil(nowUs / step) * step : nowUs;
     // One geometry object, updated in place (hit-testing reads it between frames).
     const g = (geom ??= { width: 0, height: 0, left: 0, lanes: 1, endUs: 0, windowUs: 1 });
