@@ -7,7 +7,7 @@ import { EXIT_OK } from './exit-codes.ts';
 import { createLoadedVm, parseSets } from './observe.ts';
 import { readProgram } from './program.ts';
 import { describePage, explainAddress, formatExplanation, formatPageDescription } from '../kvm/mmu-explain.ts';
-import { countShadowPages } from '../kvm/stats.ts';
+import { countShadowPages } from '../kvm/fields.ts';
 
 const OPTIONS: OptionSpecs = {
   at: { type: 'string', arg: 'GVA', help: 'the guest virtual address: hex, decimal, or a symbol of the program' },
@@ -74,7 +74,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
         vmm.kvm.mmuLock.unlock();
       }
     }
-    const sp = countShadowPages(vmm.vm);
+    const sp = countShadowPages(vmm.vm.spMeta);
     process.stdout.write(`shadow pages in use: ${sp.direct} direct, ${sp.indirect} indirect\n`);
     return EXIT_OK;
   } finally {

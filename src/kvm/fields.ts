@@ -1,6 +1,7 @@
 // Word offsets and values of every hypervisor record in `hv` that the shadow
-// MMU owns. Constants only, no logic: a UI panel (or a debugger) can import
-// this file and read the live structures without pulling in the hypervisor.
+// MMU owns. Constants, a pure reader or two, and no imports: a UI panel (or a
+// debugger) can import this file and read the live structures without pulling
+// in the hypervisor (docs/design.md, "What the UI may import").
 //
 // All records are arrays of Int32 words inside the regions listed in shm.ts
 // (HV_REGIONS). "region 'x', word N" below means vm.view('x')[N]. Counters are
@@ -268,6 +269,23 @@ export const ROLE_ACCESS_SHIFT = 4;
 export const ROLE_ACCESS_MASK = 0xf << ROLE_ACCESS_SHIFT;
 /** Zapped: never found by lookups; freed when no vCPU uses it as root. */
 export const ROLE_INVALID = 1 << 8;
+
+/**
+ * Live shadow pages by role: in use and not zapped. `meta` is region 'sp-meta'
+ * (vm.spMeta, or the UI's view of it). Reads only; any thread, VM running.
+ */
+export function countShadowPages(meta: Int32Array): { direct: number; indirect: number } {
+  let direct = 0;
+  let indirect = 0;
+  for (let m = 0; m + SP_META_WORDS <= meta.length; m += SP_META_WORDS) {
+    if ((Atomics.load(meta, m + SP_FLAGS) & SP_FLAG_IN_USE) === 0) continue;
+    const role = Atomics.load(meta, m + SP_ROLE);
+    if ((role & ROLE_INVALID) !== 0) continue;
+    if ((role & ROLE_DIRECT) !== 0) direct++;
+    else indirect++;
+  }
+  return { direct, indirect };
+}
 
 // ── region 'race': the race lab's pause points (src/kvm/race/pause-points.ts) ──
 /** Nonzero only in a race-lab VM: the one word every pause point loads (plain load + branch). */

@@ -6,9 +6,9 @@ import type { VmShared } from './shm.ts';
 import {
   FLUSH_CAUSE_NAMES, KVCPU_STAT_FAST_PF_FAILED, KVCPU_STAT_FAST_PF_FIXED, KVCPU_STAT_FAST_PF_SPURIOUS,
   KVCPU_STAT_MMIO_EXITS, KVCPU_STAT_PF_EMULATE, KVCPU_STAT_PF_FIXED, KVCPU_STAT_PF_GUEST, KVCPU_STAT_REQUESTS,
-  KVCPU_STAT_TLB_FLUSH, KVCPU_STAT_TLB_MISS, KVCPU_WORDS, LOCK_NAMES, ROLE_DIRECT, ROLE_INVALID, SP_FLAGS,
-  SP_FLAG_IN_USE, SP_META_WORDS, SP_ROLE, STAT_FLUSH_CAUSE, STAT_FLUSH_IPIS, STAT_FLUSH_WAIT_US_MAX,
-  STAT_FLUSH_WAIT_US_TOTAL, STAT_MMU_CACHE_MISS, STAT_MMU_PTE_WRITE, STAT_MMU_SHADOW_ZAPPED, STAT_REMOTE_TLB_FLUSH,
+  KVCPU_STAT_TLB_FLUSH, KVCPU_STAT_TLB_MISS, KVCPU_WORDS, LOCK_NAMES, countShadowPages, STAT_FLUSH_CAUSE,
+  STAT_FLUSH_IPIS, STAT_FLUSH_WAIT_US_MAX, STAT_FLUSH_WAIT_US_TOTAL, STAT_MMU_CACHE_MISS, STAT_MMU_PTE_WRITE,
+  STAT_MMU_SHADOW_ZAPPED, STAT_REMOTE_TLB_FLUSH,
   KVCPU_STAT_FAST_PF_TO_SLOW, KVCPU_STAT_GPTE_CHANGED, KVCPU_STAT_MMIO_FAST, KVCPU_STAT_PF_RETRY,
   KVCPU_STAT_ROOT_LOAD, STAT_DIRTY_COLLECT, STAT_DIRTY_COLLECT_PAGES, STAT_DIRTY_COLLECT_US, STAT_DIRTY_MARKED,
   STAT_DIRTY_RING_FULL, STAT_DIRTY_WRPROT_PAGES, STAT_MMU_FLOODED, STAT_MMU_RECYCLED, STAT_MMU_RELOAD,
@@ -63,7 +63,7 @@ export function collectStats(vm: VmShared, seconds: number): VmStats {
       wait_us_total: u(s[STAT_FLUSH_WAIT_US_TOTAL]),
       wait_us_max: u(s[STAT_FLUSH_WAIT_US_MAX]),
     },
-    shadow_pages: { ...countShadowPages(vm), created: u(s[STAT_MMU_CACHE_MISS]), zapped: u(s[STAT_MMU_SHADOW_ZAPPED]) },
+    shadow_pages: { ...countShadowPages(vm.spMeta), created: u(s[STAT_MMU_CACHE_MISS]), zapped: u(s[STAT_MMU_SHADOW_ZAPPED]) },
     emulated_pt_writes: u(s[STAT_MMU_PTE_WRITE]),
     mmu_lock: locks['mmu_lock'],
     locks,
@@ -150,21 +150,6 @@ function vcpuStats(vm: VmShared, v: number, seconds: number): VcpuStats {
     tlb_misses: u(k[b + KVCPU_STAT_TLB_MISS]),
     tlb_flushes: u(k[b + KVCPU_STAT_TLB_FLUSH]),
   };
-}
-
-/** Live shadow pages by role, read from the kvm_mmu_page metadata. */
-export function countShadowPages(vm: VmShared): { direct: number; indirect: number } {
-  let direct = 0;
-  let indirect = 0;
-  for (let i = 0; i < vm.config.shadowPages; i++) {
-    const m = i * SP_META_WORDS;
-    if ((vm.spMeta[m + SP_FLAGS] & SP_FLAG_IN_USE) === 0) continue;
-    const role = vm.spMeta[m + SP_ROLE];
-    if ((role & ROLE_INVALID) !== 0) continue;
-    if ((role & ROLE_DIRECT) !== 0) direct++;
-    else indirect++;
-  }
-  return { direct, indirect };
 }
 
 function round(n: number): number {

@@ -1,10 +1,10 @@
 // Pure helpers of the host-memory and shadow-MMU explorer panels (no DOM, so
 // they are unit-tested in Node): reading a gfn typed by a user, a gfn-table
-// word in words, and the count of live shadow pages by role.
-import {
-  HOST_PTE_PRESENT, HOST_PTE_SWAPPED, HOST_PTE_WRITABLE, PAGE_SHIFT, ROLE_DIRECT, ROLE_INVALID, SP_FLAG_IN_USE, SP_FLAGS,
-  SP_META_WORDS, SP_ROLE,
-} from './shared-layout.ts';
+// word in words, and the count of live shadow pages by role (the
+// hypervisor's own reader, from fields.ts, as `webkvm stat` counts them).
+import { HOST_PTE_PRESENT, HOST_PTE_SWAPPED, HOST_PTE_WRITABLE, PAGE_SHIFT } from './shared-layout.ts';
+
+export { countShadowPages } from '../kvm/fields.ts';
 
 /**
  * KSM_MERGES_PER_PASS of src/kvm/host-bulk.ts: merges one "Merge all identical
@@ -35,18 +35,4 @@ export function describeHostPte(pte: number, refcount: (pfn: number) => number):
   if (state === 'ksm') return `KSM-shared, read-only: host pfn 0x${n.toString(16)} (refcount ${refcount(n)})`;
   if (state === 'swapped') return `swapped out to swap slot ${n}`;
   return 'never backed (no host page yet)';
-}
-
-/** Live shadow pages by role, as countShadowPages in src/kvm/stats.ts counts them. */
-export function countShadowPages(meta: Int32Array): { direct: number; indirect: number } {
-  let direct = 0;
-  let indirect = 0;
-  for (let m = 0; m + SP_META_WORDS <= meta.length; m += SP_META_WORDS) {
-    if ((Atomics.load(meta, m + SP_FLAGS) & SP_FLAG_IN_USE) === 0) continue;
-    const role = Atomics.load(meta, m + SP_ROLE);
-    if ((role & ROLE_INVALID) !== 0) continue;
-    if ((role & ROLE_DIRECT) !== 0) direct++;
-    else indirect++;
-  }
-  return { direct, indirect };
 }
