@@ -6,9 +6,10 @@
 // and import nothing (fields.ts, event-format.ts); nothing else from src/kvm.
 // test/ui/ui-imports.test.ts enforces it. Numbers from those two modules are
 // re-exported here, so the UI reads the hypervisor's own and cannot drift;
-// the few that live elsewhere in src/kvm (region names, MAX_VCPUS, the vCPU
-// block of vcpu-ctl.ts) are written out, and test/ui/shared-layout-kvm.test.ts
-// compares them with the originals.
+// the few that live elsewhere (region names, MAX_VCPUS and PAGE_WORDS of
+// shm.ts, the vCPU block of vcpu-ctl.ts, the console ring of
+// src/devices/console-ring.ts) are written out, and
+// test/ui/shared-layout-kvm.test.ts compares them with the originals.
 // Regions come from VmHandles.layout: { offset: BYTE offset into hv (4-aligned),
 // words: length in 32-bit words }.
 
@@ -87,61 +88,28 @@ export {
   EV_WRITE_PROTECT, EV_ZAP,
 } from '../kvm/event-format.ts';
 
-// Region 'kvm-vcpu': KVCPU_WORDS per vCPU (fields.ts). Counters are uint32
-// written only by that vCPU; read them with `>>> 0`, deltas with `(a - b) >>> 0`.
+// Re-exported from src/kvm/fields.ts:
+//   'kvm-vcpu':  KVCPU_WORDS per vCPU. Counters are uint32 written only by that
+//                vCPU; read them with `>>> 0`, deltas with `(a - b) >>> 0`.
+//   'kvm-stats': VM-wide counters STAT_*; flushes by cause at word
+//                STAT_FLUSH_CAUSE + FLUSH_CAUSE_*.
+//   'locks':     LOCK_SLOTS records of LOCK_WORDS (locks.ts). The statistics are
+//                written by the holder only; *_LO/*_HI are uint64 halves.
+//                LOCK_OWNER: vCPU n is n + 1; the VMM thread is KVM_OWNER_VMM.
 export const REGION_KVM_VCPU = 'kvm-vcpu';
-export const KVCPU_WORDS = 64;
-export const KVCPU_MODE = 0;
-export const KVCPU_STAT_TLB_MISS = 16;
-export const KVCPU_STAT_PF_FIXED = 17; // slow-path faults that installed an SPTE
-export const KVCPU_STAT_PF_GUEST = 18;
-export const KVCPU_STAT_MMIO_EXITS = 19;
-export const KVCPU_STAT_PF_EMULATE = 20;
-export const KVCPU_STAT_FAST_PF_FIXED = 21; // fast path: cmpxchg set W
-export const KVCPU_STAT_FAST_PF_FAILED = 22; // fast path: cmpxchg lost a race
-export const KVCPU_STAT_FAST_PF_SPURIOUS = 23;
-export const KVCPU_STAT_FAST_PF_TO_SLOW = 24;
-export const KVCPU_STAT_TLB_FLUSH = 27;
-
-// Region 'kvm-stats': VM-wide counters (fields.ts STAT_*).
 export const REGION_KVM_STATS = 'kvm-stats';
-export const STAT_REMOTE_TLB_FLUSH = 0;
-export const STAT_FLUSH_IPIS = 1;
-export const STAT_FLUSH_WAIT_US_TOTAL = 2;
-export const STAT_FLUSH_WAIT_US_MAX = 3;
-/** Flushes by cause: word STAT_FLUSH_CAUSE + FLUSH_CAUSE_*. */
-export const STAT_FLUSH_CAUSE = 8;
-export const FLUSH_CAUSE_DIRTY_LOG = 0;
-export const FLUSH_CAUSE_SP_WRITE_PROTECT = 1;
-export const FLUSH_CAUSE_REMOTE_FENCE = 2;
-export const FLUSH_CAUSE_MMU_NOTIFIER = 3;
-export const FLUSH_CAUSE_ZAP = 4;
-export const FLUSH_CAUSE_SPTE_UPDATE = 5;
-export const FLUSH_CAUSES = 8;
-export const FLUSH_CAUSE_NAMES: readonly string[] = [
-  'dirty log', 'sp write-protect', 'remote fence', 'mmu notifier', 'zap', 'spte update',
-];
-
-// Region 'locks': LOCK_SLOTS records of LOCK_WORDS (fields.ts, locks.ts). The
-// statistics are written by the holder only; *_LO/*_HI are uint64 halves.
 export const REGION_LOCKS = 'locks';
-export const LOCK_STATE = 0;
-export const LOCK_OWNER = 1;
-export const LOCK_ACQUIRED = 2;
-export const LOCK_CONTENDED = 3;
-export const LOCK_WAIT_NS_LO = 4;
-export const LOCK_WAIT_NS_HI = 5;
-export const LOCK_HOLD_NS_LO = 6;
-export const LOCK_HOLD_NS_HI = 7;
-export const LOCK_MAX_WAIT_NS = 8;
-export const LOCK_MAX_HOLD_NS = 9;
-export const LOCK_WORDS = 16;
-export const LOCK_SLOTS = 8;
-export const MMU_LOCK = 0;
-export const KVM_LOCK = 1;
-export const LOCK_NAMES: readonly string[] = ['mmu_lock', 'kvm_lock', 'tsc_write_lock', 'slots_lock'];
-/** LOCK_OWNER: vCPU n is n + 1; the VMM thread is KVM_OWNER_VMM. */
-export const KVM_OWNER_VMM = 64;
+export {
+  FLUSH_CAUSE_DIRTY_LOG, FLUSH_CAUSE_MMU_NOTIFIER, FLUSH_CAUSE_NAMES, FLUSH_CAUSE_REMOTE_FENCE,
+  FLUSH_CAUSE_SP_WRITE_PROTECT, FLUSH_CAUSE_SPTE_UPDATE, FLUSH_CAUSE_ZAP, FLUSH_CAUSES,
+  KVCPU_MODE, KVCPU_STAT_FAST_PF_FAILED, KVCPU_STAT_FAST_PF_FIXED, KVCPU_STAT_FAST_PF_SPURIOUS,
+  KVCPU_STAT_FAST_PF_TO_SLOW, KVCPU_STAT_MMIO_EXITS, KVCPU_STAT_PF_EMULATE, KVCPU_STAT_PF_FIXED,
+  KVCPU_STAT_PF_GUEST, KVCPU_STAT_TLB_FLUSH, KVCPU_STAT_TLB_MISS, KVCPU_WORDS,
+  KVM_LOCK, KVM_OWNER_VMM, LOCK_ACQUIRED, LOCK_CONTENDED, LOCK_HOLD_NS_HI, LOCK_HOLD_NS_LO, LOCK_MAX_HOLD_NS,
+  LOCK_MAX_WAIT_NS, LOCK_NAMES, LOCK_OWNER, LOCK_SLOTS, LOCK_STATE, LOCK_WAIT_NS_HI, LOCK_WAIT_NS_LO, LOCK_WORDS,
+  MMU_LOCK,
+  STAT_FLUSH_CAUSE, STAT_FLUSH_IPIS, STAT_FLUSH_WAIT_US_MAX, STAT_FLUSH_WAIT_US_TOTAL, STAT_REMOTE_TLB_FLUSH,
+} from '../kvm/fields.ts';
 
 // ── Host memory and shadow pages: host-memory and mmu-explorer panels ─────────
 // Re-exported from src/kvm/fields.ts, like the memslot block above.
