@@ -13,6 +13,10 @@
 //
 // Sending is simulated: a round takes pages / bandwidth, during which the
 // guest keeps dirtying pages, which is why a busy guest may never converge.
+//
+// It lives with the panel that shows it, but imports nothing and touches no
+// DOM, so `webkvm migrate` runs the same loop under Node
+// (test/ui/ui-imports.test.ts keeps it so).
 
 export type PrecopyState = 'running' | 'converged' | 'max-rounds';
 

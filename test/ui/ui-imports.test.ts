@@ -31,12 +31,12 @@ function tsFiles(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-/** The repository-relative paths under src/kvm that `file` imports. */
-function kvmImports(file: string): string[] {
+/** The repository-relative paths under `dir` (e.g. 'src/kvm/') that `file` imports. */
+function importsUnder(file: string, dir: string): string[] {
   return importSpecifiers(readFileSync(file, 'utf8'))
     .filter((s) => s.startsWith('.'))
     .map((s) => relative(ROOT, resolve(dirname(file), s)).split('\\').join('/'))
-    .filter((p) => p.startsWith('src/kvm/'));
+    .filter((p) => p.startsWith(dir));
 }
 
 describe('what src/ui may import from src/kvm', () => {
@@ -57,13 +57,19 @@ describe('what src/ui may import from src/kvm', () => {
     const seen = new Set<string>();
     const bad: string[] = [];
     for (const file of tsFiles(join(ROOT, 'src/ui'))) {
-      for (const p of kvmImports(file)) {
+      for (const p of importsUnder(file, 'src/kvm/')) {
         seen.add(p);
         if (!ALLOWED.includes(p)) bad.push(`${relative(ROOT, file)} imports ${p}`);
       }
     }
     expect(bad).toEqual([]);
     expect([...seen].sort()).toEqual([...ALLOWED].sort());
+  });
+
+  it('what the CLI uses from src/ui (the pre-copy loop) imports nothing, so it cannot pull in the DOM', () => {
+    const used = new Set<string>();
+    for (const file of tsFiles(join(ROOT, 'src/cli'))) for (const p of importsUnder(file, 'src/ui/')) used.add(p);
+    for (const p of used) expect(importSpecifiers(readFileSync(join(ROOT, p), 'utf8')), p).toEqual([]);
   });
 
   it.each(ALLOWED)('%s imports nothing', (path) => {
