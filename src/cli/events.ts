@@ -10,7 +10,7 @@ import { exitCodeFor } from './run.ts';
 import {
   DIRTY_OP_NAMES, EV_DIRTY_COLLECT, EV_FAST_PF_FAILED, EV_FAST_PF_FIXED, EV_GUEST_FAULT, EV_LOCK_CONTENDED,
   EV_SLOW_PF, EV_TLB_FLUSH, EV_TYPE_NAMES, EV_WRITE_PROTECT, EV_ZAP, eventsHead, flushEventCause, flushEventTargets,
-  readEvents, WP_CAUSE_DIRTY_LOG, type KvmEventRecord,
+  EventReader, WP_CAUSE_DIRTY_LOG, type KvmEventRecord,
 } from '../kvm/events.ts';
 import { FLUSH_CAUSE_NAMES, LOCK_NAMES } from '../kvm/fields.ts';
 import { EXITK_LIMIT } from '../kvm/vcpu-ctl.ts';
@@ -106,32 +106,31 @@ export async function eventsCommand(argv: string[]): Promise<number> {
   const obs = await startObserved(positional, options, 'events');
   const ev = obs.vmm.vm.view('events');
   const vcpus = obs.vmm.vcpus;
-  let cursor = 0; // the ring starts empty with the VM: read it all
+  // One reader for the whole run: it keeps its cursor and the stuck-slot rule (a record a
+  // dead producer left half-written is skipped after STUCK_MS instead of stalling the output).
+  const reader = new EventReader(ev, 0); // the ring starts empty with the VM: read it all
   let printed = 0;
-  let lost = 0;
   let t0Us = -1;
   let broken = false;
   const onError = () => (broken = true); // e.g. EPIPE from `| head`
   process.stdout.on('error', onError);
+  const full = () => limit !== undefined && printed >= limit;
+  let out = '';
+  const visit = (e: KvmEventRecord): void => {
+    if (full()) return;
+    if (t0Us < 0) t0Us = e.timeUs;
+    out += json ? JSON.stringify(eventJson(e, t0Us, vcpus)) + '\n' : formatEventLine(e, t0Us, vcpus) + '\n';
+    printed++;
+  };
   const drain = (): boolean => {
-    let out = '';
+    out = '';
     for (;;) {
-      const r = readEvents(ev, cursor, 4096);
-      cursor = r.cursor;
-      lost += r.lost;
-      for (const e of r.events) {
-        if (types !== 0 && ((types >>> e.type) & 1) === 0) continue;
-        if (t0Us < 0) t0Us = e.timeUs;
-        out += json
-          ? JSON.stringify(eventJson(e, t0Us, vcpus)) + '\n'
-          : formatEventLine(e, t0Us, vcpus) + '\n';
-        printed++;
-        if (limit !== undefined && printed >= limit) break;
-      }
-      if ((limit !== undefined && printed >= limit) || r.events.length === 0 || cursor === eventsHead(ev)) break;
+      const before = reader.cursor;
+      reader.poll(4096, visit, types);
+      if (full() || reader.cursor === before || reader.cursor === eventsHead(ev)) break;
     }
     if (out && !broken) process.stdout.write(out);
-    return (limit !== undefined && printed >= limit) || broken;
+    return full() || broken;
   };
   try {
     for (;;) {
@@ -140,7 +139,7 @@ export async function eventsCommand(argv: string[]): Promise<number> {
       if (done) return EXIT_OK;
       if (exit) {
         drain();
-        process.stderr.write(`webkvm events: ${printed} events printed${lost ? `, ${lost} lost (the ring overflowed; use --types or fewer vCPUs)` : ''}\n`);
+        process.stderr.write(`webkvm events: ${printed} events printed${reader.lost ? `, ${reader.lost} lost (the ring overflowed; use --types or fewer vCPUs)` : ''}\n`);
         return exit.kind !== EXITK_LIMIT ? exitCodeFor(exit) : EXIT_OK;
       }
     }

@@ -6,10 +6,8 @@
 // Lanes, top to bottom: lane 0 is the VMM (it requests the dirty-log and
 // MMU-notifier flushes), lane 1 + v is vCPU v. A flush is drawn as a bar on
 // every vCPU lane it targeted and a small triangle on its requester's lane.
-import {
-  EV_FLUSH_CAUSE_MASK, EV_FLUSH_SKIP_SHIFT, FLUSH_CAUSES, FLUSH_CAUSE_NAMES,
-} from './shared-layout.ts';
-import type { KvmEventRecord } from '../kvm/event-format.ts';
+import { FLUSH_CAUSES, FLUSH_CAUSE_NAMES } from './shared-layout.ts';
+import { flushEventCause, flushEventTargets, type KvmEventRecord } from '../kvm/event-format.ts';
 import { formatUs } from './latency-histogram.ts';
 
 /** Okabe–Ito colours (safe for the common colour-vision deficiencies), one per FLUSH_CAUSE_*. */
@@ -49,11 +47,10 @@ export interface Flush {
 
 /** Decode an EV_TLB_FLUSH record of a VM with `vcpus` vCPUs. */
 export function decodeFlush(r: KvmEventRecord, vcpus: number, out: Flush): Flush {
-  const all = vcpus >= 31 ? 0x7fffffff : (1 << vcpus) - 1;
   out.seq = r.seq;
   out.timeUs = r.timeUs;
-  out.cause = r.a & EV_FLUSH_CAUSE_MASK;
-  out.targets = ~(r.a >>> EV_FLUSH_SKIP_SHIFT) & 0xff & all;
+  out.cause = flushEventCause(r.a);
+  out.targets = flushEventTargets(r.a, vcpus);
   out.requester = r.vcpu;
   out.waited = r.b >>> 0;
   out.latencyUs = r.c >>> 0;
