@@ -49,7 +49,7 @@ describe('fading after a collection', () => {
     expect(heat.heat.length).toBe(40);
   });
 
-  it('renders 262,144 pages into one pixel buffer, a frame well within budget', () => {
+  it('renders 262,144 pages into one pixel buffer', () => {
     const pages = 262_144;
     const heat = new DirtyHeat(pages);
     const live = new Uint32Array(new SharedArrayBuffer(pages / 8));
@@ -62,13 +62,8 @@ describe('fading after a collection', () => {
       heat.fold(live, 3);
       heat.render(pixels, table, lut, packRgb(1, 2, 3), packRgb(4, 5, 6));
     };
-    for (let i = 0; i < 5; i++) frame(); // warm up the JIT
-    const t0 = performance.now();
-    const n = 20;
-    for (let i = 0; i < n; i++) frame();
-    const ms = (performance.now() - t0) / n;
-    console.log(`heat map frame at ${pages} pages: ${ms.toFixed(2)} ms (fold + render)`);
-    expect(ms).toBeLessThan(100); // sanity only; the figure is in the log and in the app's data-frame-ms
+    // Its speed is ui.heatmap_frame_ms.* of npm run bench (bench/ui-bench.ts), not a test's business.
+    for (let i = 0; i < 3; i++) frame();
     expect(pixels[0]).toBe(lut[HEAT_MAX]);
   });
 });
