@@ -51,12 +51,20 @@ export interface KvmVmConfig {
   vcpus: number;
 }
 
-/** KVM_CREATE_VM: a VM with its RAM memslot and its vCPU threads. */
-export async function kvmCreateVm(cfg: KvmVmConfig, spawn: VcpuSpawner): Promise<KvmVm> {
+/**
+ * KVM_CREATE_VM's argument checks, in the units a user gives (MiB, vCPUs), before
+ * they become bytes: the API and the app's VMM service both call this.
+ */
+export function kvmCheckVmConfig(cfg: KvmVmConfig): void {
   check(Number.isInteger(cfg.memMiB) && cfg.memMiB >= 1 && cfg.memMiB <= 1024, 'EINVAL',
     `KVM_CREATE_VM: memory must be a whole number of MiB in 1..1024, got ${cfg.memMiB}`);
   check(Number.isInteger(cfg.vcpus) && cfg.vcpus >= 1 && cfg.vcpus <= 8, 'EINVAL',
     `KVM_CREATE_VM: vcpus must be 1..8, got ${cfg.vcpus}`);
+}
+
+/** KVM_CREATE_VM: a VM with its RAM memslot and its vCPU threads. */
+export async function kvmCreateVm(cfg: KvmVmConfig, spawn: VcpuSpawner): Promise<KvmVm> {
+  kvmCheckVmConfig(cfg);
   return new KvmVm(await Vmm.create({ memBytes: cfg.memMiB << 20, vcpus: cfg.vcpus }, spawn));
 }
 

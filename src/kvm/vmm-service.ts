@@ -3,6 +3,7 @@
 // previous one. Errors are thrown as plain { code, message } objects, which
 // survive structured cloning where an Error subclass would lose its fields.
 import { Vmm, type VcpuSpawner } from './vmm.ts';
+import { kvmCheckVmConfig } from './api.ts';
 import { KvmError } from './errors.ts';
 import { assemble } from '../asm/assembler.ts';
 import { writeElf } from '../asm/elf.ts';
@@ -133,9 +134,8 @@ export class VmmService {
       this.torture = undefined;
       if (this.vmm) await this.vmm.destroy();
       this.vmm = undefined;
-      const memMiB = Number(cfg.memMiB);
-      if (!Number.isInteger(memMiB) || memMiB < 1 || memMiB > 1024) throw new KvmError('EINVAL', `memory must be 1..1024 MiB, got ${cfg.memMiB}`);
-      this.vmm = await Vmm.create({ memBytes: memMiB << 20, vcpus: cfg.vcpus }, this.spawn);
+      kvmCheckVmConfig(cfg);
+      this.vmm = await Vmm.create({ memBytes: cfg.memMiB << 20, vcpus: cfg.vcpus }, this.spawn);
       this.dirty = undefined;
       this.hasRun = false;
       const vm = this.vmm.vm;
