@@ -1,8 +1,12 @@
 // The UI's one import rule (docs/design.md, "What the UI may import"): src/ui
-// may import the src/kvm modules that hold only the shared-memory ABI —
-// constants and pure readers — and import nothing; nothing else from src/kvm.
-// This scans the source text of every src/ui file, so a new import of, say,
-// src/kvm/mmu.ts fails here instead of dragging the hypervisor into the page.
+// may import values only from the src/kvm modules that hold the shared-memory
+// ABI — constants and pure readers — and import nothing; types it may import
+// from any src/kvm module, but only by `import type` / `export type ... from`,
+// which the build erases whole. `import { type A, B }` is a value import, and
+// so is `import { type A }` (with verbatimModuleSyntax it would keep the bare
+// import of the module). This scans the source text of every src/ui file, so a
+// new value import of, say, src/kvm/mmu.ts fails here instead of dragging the
+// hypervisor into the page.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -12,17 +16,33 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The ABI modules, relative to the repository root. */
 const ALLOWED = ['src/kvm/fields.ts', 'src/kvm/event-format.ts'];
 
-/** Every module specifier in `src`: static import / export ... from, bare import, dynamic import(). */
-function importSpecifiers(src: string): string[] {
-  const out: string[] = [];
-  const patterns = [
-    /^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm,
+interface Import {
+  spec: string;
+  /** `import type ...` or `export type ... from`: erased by the build, loads nothing. */
+  typeOnly: boolean;
+}
+
+/** A whole statement is type-only (`import type T from` too; `import type from` imports a value named type). */
+const TYPE_ONLY = /^\s*(?:import|export)\s+type(?:\s*[{*]|\s+[A-Za-z_$][\w$]*\s+from\b)/;
+
+/** Every import in `src`: static import / export ... from, bare import, dynamic import(), require(). */
+function imports(src: string): Import[] {
+  const out: Import[] = [];
+  for (const m of src.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm)) {
+    out.push({ spec: m[1]!, typeOnly: TYPE_ONLY.test(m[0]) });
+  }
+  const valuePatterns = [
     /^\s*import\s*['"]([^'"]+)['"]/gm,
     /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
     /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
   ];
-  for (const re of patterns) for (const m of src.matchAll(re)) out.push(m[1]!);
+  for (const re of valuePatterns) for (const m of src.matchAll(re)) out.push({ spec: m[1]!, typeOnly: false });
   return out;
+}
+
+/** Every module specifier in `src`, type-only or not. */
+function importSpecifiers(src: string): string[] {
+  return imports(src).map((i) => i.spec);
 }
 
 function tsFiles(dir: string): string[] {
@@ -31,11 +51,11 @@ function tsFiles(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-/** The repository-relative paths under `dir` (e.g. 'src/kvm/') that `file` imports. */
-function importsUnder(file: string, dir: string): string[] {
-  return importSpecifiers(readFileSync(file, 'utf8'))
-    .filter((s) => s.startsWith('.'))
-    .map((s) => relative(ROOT, resolve(dirname(file), s)).split('\\').join('/'))
+/** The repository-relative paths under `dir` (e.g. 'src/kvm/') that `file` imports; `values`: leave out type-only ones. */
+function importsUnder(file: string, dir: string, values = false): string[] {
+  return imports(readFileSync(file, 'utf8'))
+    .filter((i) => i.spec.startsWith('.') && !(values && i.typeOnly))
+    .map((i) => relative(ROOT, resolve(dirname(file), i.spec)).split('\\').join('/'))
     .filter((p) => p.startsWith(dir));
 }
 
@@ -53,13 +73,35 @@ describe('what src/ui may import from src/kvm', () => {
     ].join('\n')).sort()).toEqual(['../../three.ts', '../two.ts', './five.css', './four.ts', './one.ts', './six.ts']);
   });
 
-  it('only the ABI modules, and the UI does use them (so the scan is not vacuous)', () => {
+  it('tells type-only imports from value imports', () => {
+    const src = [
+      "import type { A } from './type-named.ts';",
+      "import type * as K from './type-ns.ts';",
+      "import type D from './type-default.ts';",
+      "export type { E } from './type-reexport.ts';",
+      "export type * from './type-star.ts';",
+      "import { type F, G } from './mixed.ts';",
+      "import { type H } from './inline-type-only.ts';",
+      "import type from './default-named-type.ts';",
+      "import { I } from './value.ts';",
+      "export { J } from './value-reexport.ts';",
+      "import './bare.ts';",
+      "const m = await import('./dynamic.ts');",
+    ].join('\n');
+    const values = imports(src).filter((i) => !i.typeOnly).map((i) => i.spec).sort();
+    expect(values).toEqual([
+      './bare.ts', './default-named-type.ts', './dynamic.ts', './inline-type-only.ts', './mixed.ts', './value-reexport.ts', './value.ts',
+    ]);
+    expect(imports(src)).toHaveLength(12);
+  });
+
+  it('values only from the ABI modules, and the UI does use them (so the scan is not vacuous)', () => {
     const seen = new Set<string>();
     const bad: string[] = [];
     for (const file of tsFiles(join(ROOT, 'src/ui'))) {
-      for (const p of importsUnder(file, 'src/kvm/')) {
+      for (const p of importsUnder(file, 'src/kvm/', true)) {
         seen.add(p);
-        if (!ALLOWED.includes(p)) bad.push(`${relative(ROOT, file)} imports ${p}`);
+        if (!ALLOWED.includes(p)) bad.push(`${relative(ROOT, file)} imports values from ${p}`);
       }
     }
     expect(bad).toEqual([]);
