@@ -26,6 +26,7 @@ import { RaceSession, type RaceActResult, type RaceAction, type RaceSessionState
 export type ProgramSource =
   | { kind: 'elf'; bytes: Uint8Array; name: string }
   | { kind: 'asm'; source: string; name: string }
+  /** params: a built-in guest's documented words, set in its source before assembly. */
   | { kind: 'guest'; name: string; params?: Record<string, number> };
 
 const STATE_NAMES = ['empty', 'loaded', 'running', 'paused', 'exited'] as const;

@@ -9,6 +9,36 @@
 //   the UI learns about the exit by polling status().
 // - Failures are thrown as KvmError (comlink turns it into an Error whose
 //   message is "ERRNO: text") or as a plain { code, message } object.
+//
+// The data the worker answers with is typed where src/kvm builds it and only
+// re-exported here, type-only: `import type` is erased by the build, so no
+// hypervisor code reaches the page (docs/design.md, "What the UI may import")
+// and the UI cannot drift from what it is sent. What is written out below is
+// the UI's own: the API, its arguments and the answers the service shapes
+// itself; test/ui/vmm-api-types.test.ts checks them against VmmService.
+
+import type { RaceDirty, RaceLane, RaceRun, RaceScenarioInfo, RaceSnapshot, RaceSpte, RaceStep, RaceTlbEntry, RaceVerdict } from '../kvm/race/types.ts';
+import type { RaceLaneState } from '../kvm/race/engine.ts';
+import type { RaceActResult, RaceAction, RaceOpSpec, RaceSessionLane, RaceSessionState } from '../kvm/race/session.ts';
+import type { TortureCounters } from '../kvm/torture-run.ts';
+import type { BulkResult } from '../kvm/host-bulk.ts';
+import type { DirtyLogMode as DirtyMode } from '../kvm/dirty-collector.ts';
+import type {
+  AddressExplanation, GuestStep as GuestStepView, HostPage as HostPageInfo, PageDescription,
+  ShadowPage as ShadowPageInfo, SpteInfo as SpteView,
+} from '../kvm/mmu-explain.ts';
+import type { ProgramSource } from '../kvm/vmm-service.ts';
+
+export type {
+  // The race lab (src/kvm/race/): a run, its steps and verdict; free play, live.
+  RaceDirty, RaceLane, RaceRun, RaceScenarioInfo, RaceSnapshot, RaceSpte, RaceStep, RaceTlbEntry, RaceVerdict,
+  RaceActResult, RaceAction, RaceLaneState, RaceOpSpec, RaceSessionLane, RaceSessionState,
+  // Torture, dirty-log mode, bulk host operations.
+  TortureCounters, DirtyMode, BulkResult,
+  // The shadow-MMU explorer and page details.
+  HostPageInfo, ShadowPageInfo, SpteView, GuestStepView,
+  ProgramSource,
+};
 
 export type VmState = 'empty' | 'loaded' | 'running' | 'paused' | 'exited' | 'error';
 
@@ -21,12 +51,6 @@ export interface VmHandles {
   layout: Record<string, { offset: number; words: number }>;
   vcpus: number;
 }
-
-export type ProgramSource =
-  | { kind: 'elf'; bytes: Uint8Array; name: string }
-  | { kind: 'asm'; source: string; name: string }
-  /** params: a built-in guest's documented words, set in its source before assembly. */
-  | { kind: 'guest'; name: string; params?: Record<string, number> };
 
 export interface LoadedProgram {
   entry: number;
@@ -101,108 +125,6 @@ export interface VmmApi {
   raceSessionEnd(): Promise<void>;
 }
 
-// The race lab's data model: mirrors src/kvm/race/types.ts field for field
-// (test/ui/race-types.test.ts fails tsc if the two drift apart).
-export type RaceLane = 'vcpu0' | 'vcpu1' | 'host' | 'guest';
-
-export interface RaceScenarioInfo {
-  name: string;
-  title: string;
-  source: string;
-  protection: string;
-  lanes: RaceLane[];
-  expectSafe: string;
-  expectUnsafe: string;
-}
-
-export interface RaceSpte {
-  label: string;
-  loc: number;
-  value: number;
-  flags: string[];
-  pfn: number;
-}
-
-export interface RaceDirty {
-  gfn: number;
-  live: boolean;
-  collected: boolean;
-  hostDirty: boolean | null;
-}
-
-export interface RaceTlbEntry {
-  vcpu: number;
-  gva: number;
-  pfn: number;
-  writable: boolean;
-}
-
-export interface RaceSnapshot {
-  sptes: RaceSpte[];
-  dirty: RaceDirty[];
-  tlb: RaceTlbEntry[];
-  notes: Record<string, string | number>;
-}
-
-export interface RaceStep {
-  index: number;
-  lane: RaceLane;
-  action: string;
-  parkedAt: string | null;
-  narrative: string;
-  quote: string | null;
-  snapshot: RaceSnapshot;
-}
-
-export interface RaceVerdict {
-  checker: string;
-  violations: string[];
-  expected: boolean;
-}
-
-export interface RaceRun {
-  scenario: string;
-  unsafe: boolean;
-  steps: RaceStep[];
-  verdict: RaceVerdict;
-}
-
-// Free play, live: mirrors src/kvm/race/session.ts (checked the same way).
-export type RaceLaneState = 'idle' | 'busy' | 'parked' | 'failed';
-
-export interface RaceOpSpec {
-  name: string;
-  args: string[];
-  help: string;
-}
-
-export type RaceAction =
-  | { kind: 'arm'; lane: RaceLane; points: string[] }
-  | { kind: 'op'; lane: RaceLane; op: string; args: number[] }
-  | { kind: 'release'; lane: RaceLane }
-  | { kind: 'join'; lane: RaceLane };
-
-export interface RaceSessionLane {
-  lane: RaceLane;
-  points: string[];
-  ops: RaceOpSpec[];
-  state: RaceLaneState;
-  parkedAt: string | null;
-  armed: string[];
-}
-
-export interface RaceSessionState {
-  scenario: string;
-  unsafe: boolean;
-  lanes: RaceSessionLane[];
-  steps: number;
-}
-
-export interface RaceActResult {
-  step: RaceStep | null;
-  session: RaceSessionState;
-}
-
 export interface TortureStartOptions {
   mode: DirtyMode;
   pages: number;
@@ -212,102 +134,13 @@ export interface TortureStartOptions {
   unsafe: string;
 }
 
-/** Mirrors src/kvm/torture-run.ts TortureCounters (structured-cloned across comlink; test/ui/vmm-api-types.test.ts). */
-export interface TortureCounters {
-  state: 'idle' | 'starting' | 'running' | 'stopped' | 'error';
-  mode: DirtyMode;
-  vcpus: number;
-  pages: number;
-  hostOps: boolean;
-  unsafe: string;
-  collections: number;
-  passed: number;
-  failed: number;
-  lostPages: number;
-  lost: { gfn: number; gpa: number; collection: number }[];
-  reportedPages: number;
-  host: { swapOut: number; ksmMerge: number; migrate: number; skipped: number };
-  elapsedMs: number;
-  error?: string;
-}
-
-export type DirtyMode = 'bitmap' | 'clear' | 'ring';
-
-export interface BulkResult {
-  done: number;
-  considered: number;
-  /** The error that stopped the loop (e.g. "ENOSPC: ..."), or ''. */
-  stoppedBy: string;
-}
-
-/** Mirrors src/kvm/mmu-explain.ts (structured-cloned across comlink; test/ui/vmm-api-types.test.ts checks the shapes). */
-export interface HostPageInfo {
-  state: 'resident' | 'ksm' | 'swapped' | 'unbacked' | 'mmio';
-  hostPte: number;
-  pfn: number;
-  swapSlot: number;
-  slot: number;
-  refcount: number;
-}
-
-export interface ShadowPageInfo {
-  sp: number;
-  level: number;
-  direct: boolean;
-  nonpaging: boolean;
-  invalid: boolean;
-  gfn: number;
-}
-
-export interface SpteView {
-  page: ShadowPageInfo;
-  index: number;
-  loc: number;
-  spte: number;
-  present: boolean;
-  leaf: boolean;
-  mmio: boolean;
-  target: number;
-  gfn: number;
-  bits: { R: boolean; W: boolean; X: boolean; U: boolean; A: boolean; D: boolean; HOST_WRITEABLE: boolean; MMU_WRITEABLE: boolean };
-}
-
-export interface PageInfo {
-  gfn: number;
-  gpa: number;
-  host: HostPageInfo;
-  sptes: SpteView[];
-  /** The same as text lines. */
+/** describePage's answer: the page as src/kvm/mmu-explain.ts describes it, plus the same as text lines. */
+export interface PageInfo extends PageDescription {
   lines: string[];
 }
 
-export interface GuestStepView {
-  level: 1 | 0;
-  tableGfn: number;
-  index: number;
-  pteGpa: number;
-  pte: number;
-  flags: string;
-  kind: 'pointer' | 'leaf' | 'megapage' | 'invalid' | 'unreadable';
-  source: string;
-}
-
-export interface AddressWalk {
-  vcpu: number;
-  gva: number;
-  satp: number;
-  priv: number;
-  mode: 'bare' | 'sv32';
-  guest: GuestStepView[];
-  guestFault: string;
-  gpa: number;
-  gfn: number;
-  root: number;
-  rootNote: string;
-  shadow: SpteView[];
-  shadowNote: string;
-  host: HostPageInfo | null;
-  /** The same walk as text lines (what `webkvm explain` prints). */
+/** explainAddress's answer: the walk of src/kvm/mmu-explain.ts plus the same as text lines (what `webkvm explain` prints). */
+export interface AddressWalk extends AddressExplanation {
   lines: string[];
 }
 

@@ -29,7 +29,7 @@ import { PAUSE_POINTS } from './pause-points.ts';
 import { raceEngineFor, raceVerdict, type RaceScenario } from './scenario.ts';
 import type { RaceLane, RaceStep, RaceVerdict } from './types.ts';
 
-// ── the data model (plain, structured-clone safe; mirrored in src/ui/vmm-api.ts) ──
+// ── the data model (plain, structured-clone safe; src/ui/vmm-api.ts re-exports it) ──
 
 /** One operation a lane can be given, with the names of its arguments (numbers). */
 export interface RaceOpSpec {

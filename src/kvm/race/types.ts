@@ -1,8 +1,8 @@
 // The race lab's data model (issue "The race lab"): what a scenario is, what
 // one step of a run records, and the verdict. The engine (src/kvm/race/) fills
 // these in on the real workers; the CLI prints them; the UI (through
-// vmm-service, typed again in src/ui/vmm-api.ts) renders them. Plain data only
-// (structured-clone safe): no functions, no typed arrays.
+// vmm-service; src/ui/vmm-api.ts re-exports these types) renders them. Plain
+// data only (structured-clone safe): no functions, no typed arrays.
 
 /** A lane of the step diagram: who acts. */
 export type RaceLane = 'vcpu0' | 'vcpu1' | 'host' | 'guest';
