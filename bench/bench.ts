@@ -15,6 +15,7 @@ import { benchFlush } from './flush-bench.ts';
 import { benchDirtyRate } from './dirty-rate-bench.ts';
 import { benchUi } from './ui-bench.ts';
 import { benchRacePoints } from './race-bench.ts';
+import { median } from './stats.ts';
 import { guestImage } from './guest-image.ts';
 
 export interface Row {
@@ -60,6 +61,33 @@ async function runGuestMips(guest: string, vcpus: number, iterations: number): P
   }
 }
 
+/** Runs of each guest figure; the scaling ratio compares medians, not one noisy run with another. */
+const VM_RUNS = 3;
+
+async function guestMipsMedian(guest: string, vcpus: number, iterations: number): Promise<number> {
+  const runs: number[] = [];
+  for (let i = 0; i < VM_RUNS; i++) runs.push(await runGuestMips(guest, vcpus, iterations));
+  return median(runs);
+}
+
+/** vm.compute.*: the compute guest on 1 vCPU (paging off and Sv32) and the aggregate on 2 and 4. */
+async function benchVm(scale: number): Promise<Row[]> {
+  const iters = Math.max(1, Math.round(600 * scale));
+  const one = await guestMipsMedian('compute', 1, iters);
+  const rows: Row[] = [
+    { name: 'vm.compute.vcpus1.bare', value: one, unit: 'MIPS', target: { op: '>=', value: 150 }, note: `median of ${VM_RUNS} runs` },
+    { name: 'vm.compute.vcpus1.sv32', value: await guestMipsMedian('compute-sv32', 1, iters), unit: 'MIPS', note: `median of ${VM_RUNS} runs` },
+  ];
+  for (const n of [2, 4]) {
+    const agg = await guestMipsMedian('compute', n, iters);
+    rows.push({ name: `vm.compute.vcpus${n}.bare.total`, value: agg, unit: 'MIPS', note: `median of ${VM_RUNS} runs` });
+    // Issue 2: 2 vCPUs at least 1.7 times one on a 2-core machine (4 on 2 cores has no target).
+    const target = n === 2 ? { op: '>=' as const, value: 1.7 } : undefined;
+    rows.push({ name: `vm.compute.vcpus${n}.scaling`, value: agg / one, unit: 'x one vCPU', target });
+  }
+  return rows;
+}
+
 const GROUPS = ['hart', 'faults', 'race', 'dirtylog', 'flush', 'dirty-rate', 'ui', 'vm'] as const;
 
 const BENCH_OPTIONS: OptionSpecs = {
@@ -87,15 +115,6 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (want('flush')) for (const n of [2, 4]) for (const r of await benchFlush(n, scale)) print(r);
   if (want('dirty-rate')) for (const r of await benchDirtyRate(2, scale)) print(r);
   if (want('ui')) for (const r of benchUi(scale)) print(r);
-  if (want('vm')) {
-    const iters = Math.max(1, Math.round(600 * scale));
-    const one = await runGuestMips('compute', 1, iters);
-    print({ name: 'vm.compute.vcpus1.bare', value: one, unit: 'MIPS' });
-    print({ name: 'vm.compute.vcpus1.sv32', value: await runGuestMips('compute-sv32', 1, iters), unit: 'MIPS' });
-    for (const n of [2, 4]) {
-      const agg = await runGuestMips('compute', n, iters);
-      print({ name: `vm.compute.vcpus${n}.bare.total`, value: agg, unit: 'MIPS', note: `${(agg / one).toFixed(2)}x one vCPU` });
-    }
-  }
+  if (want('vm')) for (const r of await benchVm(scale)) print(r);
   return EXIT_OK;
 }
