@@ -247,16 +247,6 @@ alloc_page:
 
     .include "lib/map-page.S"
 
-    .include "lib/shutdown.S"
-    .include "lib/start-harts.S"
-    .include "lib/join.S"
-    .include "lib/hart-stack.S"
-    .include "lib/spinlock.S"
-    .include "lib/putc.S"
-    .include "lib/puts.S"
-    .include "lib/put-dec.S"
-    .include "lib/put-hex.S"
-
 # --- read-only data (the rest is in lib/dirty-core.S) ------------------------
 msg_hart:   .asciz "paging-dirty: hart "
 msg_hart4:  .asciz " pages at VA "

@@ -10,10 +10,13 @@
 # paging_on on the others, and region_va (written, printed, and read back
 # by check_regions).
 #
+# The core includes the lib/ routines it calls (shutdown, start_harts,
+# probe_ipi, wait_harts, stop_hart, set_stack, lock/unlock, putc, puts,
+# put_dec, put_hex), after its own code; the includer may call them too,
+# and includes lib/uart.S and lib/sbi.S (constants) before the core.
+#
 # The includer provides:
 #   region_start(a0 = hart) -> a0 = VA, a1 = PA of page 0 of its region
-#   from lib/: shutdown, start_harts, probe_ipi, wait_harts, stop_hart,
-#   set_stack, lock/unlock, puts, put_dec, put_hex
 #   build_tables, paging_on, MAX_PAGES, msg_on, msg_hart5 (Sv32 only)
 #   the messages that name the guest: msg_hart, msg_hart4, msg_sum1,
 #   msg_check, msg_bad1, msg_bad3
@@ -342,6 +345,17 @@ put_pattern:
     la      a0, msg_pat2
 1:
     j       puts
+
+# --- the library routines the core calls (the includer may call them too) ---
+    .include "lib/shutdown.S"
+    .include "lib/start-harts.S"
+    .include "lib/join.S"
+    .include "lib/hart-stack.S"
+    .include "lib/spinlock.S"
+    .include "lib/putc.S"
+    .include "lib/puts.S"
+    .include "lib/put-dec.S"
+    .include "lib/put-hex.S"
 
 # --- read-only data shared by both guests (the includer has the lines that
 # name it: msg_hart, msg_hart4, msg_sum1, msg_check, msg_bad1, msg_bad3).
