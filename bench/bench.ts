@@ -16,7 +16,7 @@ import { benchDirtyRate } from './dirty-rate-bench.ts';
 import { benchUi } from './ui-bench.ts';
 import { benchRacePoints } from './race-bench.ts';
 import { median } from './stats.ts';
-import { guestImage } from './guest-image.ts';
+import { guestElf } from '../src/guests/build.ts';
 
 export interface Row {
   name: string;
@@ -47,7 +47,7 @@ function print(r: Row): void {
 async function runGuestMips(guest: string, vcpus: number, iterations: number): Promise<number> {
   const vmm = await Vmm.create({ memBytes: 64 << 20, vcpus }, spawnVcpuNode);
   try {
-    vmm.loadProgramImage(await guestImage(guest, { iterations }), guest);
+    vmm.loadElf(await guestElf(guest, { iterations }), guest);
     const t0 = performance.now();
     vmm.run();
     while (!vmm.exitInfo()) await vmm.waitForExit(20);

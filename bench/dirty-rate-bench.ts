@@ -17,7 +17,7 @@ import { Vmm } from '../src/kvm/vmm.ts';
 import { kvmReadGuest } from '../src/kvm/memslot.ts';
 import { spawnVcpuNode } from '../workers/node-spawn.ts';
 import { popcount32 } from '../src/ui/popcount.ts';
-import { guestImage } from './guest-image.ts';
+import { guestElf } from '../src/guests/build.ts';
 import type { Row } from './bench.ts';
 import { median, sleep } from './stats.ts';
 
@@ -46,8 +46,7 @@ const SETTLE_MS = 20;
 async function dirtyRates(vcpus: number, windows: number, windowMs: number): Promise<Rates> {
   const vmm = await Vmm.create({ memBytes: 64 << 20, vcpus }, spawnVcpuNode);
   try {
-    const img = await guestImage('dirty', { pages_per_vcpu: PAGES_PER_VCPU, max_iterations: 0, pattern: 0 });
-    const prog = vmm.loadProgramImage(img, 'dirty');
+    const prog = vmm.loadElf(await guestElf('dirty', { pages_per_vcpu: PAGES_PER_VCPU, max_iterations: 0, pattern: 0 }), 'dirty');
     const done = prog.symbols.get('iterations_done')!;
     const passes = (): number => {
       let n = 0;

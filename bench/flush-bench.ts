@@ -14,7 +14,7 @@ import { Vmm } from '../src/kvm/vmm.ts';
 import { kvmFlushRemoteTlbs, IN_GUEST_MODE } from '../src/kvm/requests.ts';
 import { KVCPU_MODE, KVCPU_WORDS, STAT_FLUSH_IPIS } from '../src/kvm/fields.ts';
 import { spawnVcpuNode } from '../workers/node-spawn.ts';
-import { guestImage } from './guest-image.ts';
+import { guestElf } from '../src/guests/build.ts';
 import type { Row } from './bench.ts';
 import { median, quantile, sleep } from './stats.ts';
 
@@ -53,7 +53,7 @@ async function allInGuest(vmm: Vmm): Promise<void> {
 export async function benchFlush(vcpus: number, scale = 1): Promise<Row[]> {
   const vmm = await Vmm.create({ memBytes: 64 << 20, vcpus }, spawnVcpuNode);
   try {
-    vmm.loadProgramImage(await guestImage('compute', { iterations: 1_000_000 }), 'compute');
+    vmm.loadElf(await guestElf('compute', { iterations: 1_000_000 }), 'compute');
     vmm.run();
     await allInGuest(vmm);
     await sleep(50); // past the harts' start-up

@@ -6,8 +6,8 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { assemble, type IncludeResolver } from '../asm/assembler.ts';
 import { writeElf, readElf } from '../asm/elf.ts';
 import { KvmError } from '../kvm/errors.ts';
-import { GUESTS, guestInclude, loadGuestSource } from '../guests/index.ts';
-import { withGuestParams } from '../guests/params.ts';
+import { GUESTS, guestInclude } from '../guests/index.ts';
+import { guestElf } from '../guests/build.ts';
 import { UsageError } from './args.ts';
 
 export interface ProgramBytes {
@@ -19,11 +19,6 @@ const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
 function isElf(b: Uint8Array): boolean {
   return ELF_MAGIC.every((m, i) => b[i] === m);
-}
-
-/** Assemble source text to ELF bytes (errors carry file:line:column); `include` defaults to the guest library. */
-export function assembleToElf(source: string, name: string, include: IncludeResolver = guestInclude): Uint8Array {
-  return writeElf(assemble(source, name, { include }));
 }
 
 /**
@@ -50,14 +45,12 @@ export function diskInclude(srcPath: string, name: string): IncludeResolver {
  */
 export async function readProgram(arg: string, params: [string, number][] = []): Promise<ProgramBytes> {
   if (!existsSync(arg) && GUESTS.some((g) => g.name === arg)) {
-    const name = `${arg}.S`;
-    const source = withGuestParams(arg, await loadGuestSource(arg), Object.fromEntries(params));
-    return { name, elf: assembleToElf(source, name) };
+    return { name: `${arg}.S`, elf: await guestElf(arg, Object.fromEntries(params)) };
   }
   if (params.length > 0) throw new UsageError(`--param sets a built-in guest's parameters; '${arg}' is a file (use --set to patch its words)`);
   const name = basename(arg);
   const bytes = new Uint8Array(readFileSync(arg));
-  if (/\.(s|S|asm)$/.test(arg)) return { name, elf: assembleToElf(new TextDecoder().decode(bytes), name, diskInclude(arg, name)) };
+  if (/\.(s|S|asm)$/.test(arg)) return { name, elf: writeElf(assemble(new TextDecoder().decode(bytes), name, { include: diskInclude(arg, name) })) };
   if (isElf(bytes)) {
     readElf(bytes, name); // validate now, so a bad file fails before any VM exists
     return { name, elf: bytes };

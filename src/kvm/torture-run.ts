@@ -7,9 +7,7 @@
 //   migrate random pages of the written region -> pause `intervalMs`.
 // Each collection is one check: it passes when no written page is missing.
 // Counters are plain numbers, read by the caller at any time (counters()).
-import { assemble } from '../asm/assembler.ts';
-import { writeElf } from '../asm/elf.ts';
-import { guestInclude, loadGuestSource } from '../guests/index.ts';
+import { guestElf } from '../guests/build.ts';
 import { DirtyCollector, DIRTY_LOG_MODES, type DirtyLogMode } from './dirty-collector.ts';
 import { DirtyLogChecker, type CheckedPage } from './dirty-check.ts';
 import { KvmError } from './errors.ts';
@@ -119,10 +117,7 @@ export class TortureRun {
   async start(): Promise<void> {
     const { vmm, opts } = this;
     this.c.state = 'starting';
-    const src = (await loadGuestSource('dirty'))
-      .replace(/(max_iterations:\s*\.word\s+)\d+/, '$10')
-      .replace(/(pages_per_vcpu:\s*\.word\s+)\d+/, `$1${opts.pages}`);
-    const prog = vmm.loadElf(writeElf(assemble(src, 'dirty.S', { include: guestInclude })), 'dirty.S');
+    const prog = vmm.loadElf(await guestElf('dirty', { max_iterations: 0, pages_per_vcpu: opts.pages }), 'dirty.S');
     kvmSetUnsafe(vmm.vm, opts.unsafe);
     this.collector = new DirtyCollector(vmm, opts.mode);
     vmm.run();

@@ -7,8 +7,8 @@ import { kvmCheckVmConfig } from './api.ts';
 import { KvmError } from './errors.ts';
 import { assemble } from '../asm/assembler.ts';
 import { writeElf } from '../asm/elf.ts';
-import { guestInclude, loadGuestSource } from '../guests/index.ts';
-import { withGuestParams } from '../guests/params.ts';
+import { guestInclude } from '../guests/index.ts';
+import { guestElf } from '../guests/build.ts';
 import { EXIT_KIND_NAMES, EXITK_HTIF, EXITK_SHUTDOWN, VM_EXITED, VM_LOADED, VM_STATE } from './vcpu-ctl.ts';
 import { VmDirtyControl } from './dirty-control.ts';
 import type { DirtyLogMode } from './dirty-collector.ts';
@@ -341,9 +341,8 @@ function layoutRecord(vmm: Vmm): Record<string, { offset: number; words: number 
 async function toElf(p: ProgramSource): Promise<Uint8Array> {
   if (p.kind === 'elf') return p.bytes;
   // A user's source may .include the built-in guest library too (lib/NAME.S).
-  const opts = { include: guestInclude };
-  if (p.kind === 'asm') return writeElf(assemble(p.source, p.name, opts));
-  return writeElf(assemble(withGuestParams(p.name, await loadGuestSource(p.name), p.params ?? {}), `${p.name}.S`, opts));
+  if (p.kind === 'asm') return writeElf(assemble(p.source, p.name, { include: guestInclude }));
+  return guestElf(p.name, p.params ?? {});
 }
 
 /** Wall clock for the GET timing (performance.now in workers and in Node). */
