@@ -16,7 +16,7 @@
 import { Vmm } from '../src/kvm/vmm.ts';
 import { kvmReadGuest } from '../src/kvm/memslot.ts';
 import { spawnVcpuNode } from '../workers/node-spawn.ts';
-import { popcount32 } from '../src/ui/popcount.ts';
+import { bitmapWeight } from '../src/kvm/bitops.ts';
 import { guestElf } from '../src/guests/build.ts';
 import type { Row } from './bench.ts';
 import { median, sleep } from './stats.ts';
@@ -82,7 +82,7 @@ async function dirtyRates(vcpus: number, windows: number, windowMs: number): Pro
         if (!logging) continue;
         const log = vmm.getDirtyLog(0);
         n++;
-        for (let i = 0; i < log.length; i++) bits += popcount32(log[i]!);
+        bits += bitmapWeight(log);
       }
       const secs = (performance.now() - start) / 1000;
       const rate = ((passes() - p0) * PAGES_PER_VCPU) / secs;

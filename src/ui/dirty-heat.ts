@@ -6,7 +6,7 @@
 //           colour, never-backed pages in the background colour; and
 //           whether any pixel changed since the last frame.
 // It returns how many pages are dirty right now (the live bitmap's set bits).
-import { popcount32 } from './popcount.ts';
+import { hweight32 } from '../kvm/bitops.ts';
 
 export const HEAT_MAX = 255;
 
@@ -26,7 +26,7 @@ export class DirtyHeat {
     let count = 0;
     for (let w = 0; w < dirty.length; w++) {
       const bits = Atomics.load(dirty, w);
-      count += popcount32(bits);
+      count += hweight32(bits);
       const first = w << 5;
       const last = Math.min(pages, first + 32);
       if (bits === 0 && decay > 0) {

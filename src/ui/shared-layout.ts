@@ -3,7 +3,8 @@
 // THE ONE PLACE TO ALIGN WITH src/kvm's real layout. The rule
 // (docs/design.md, "What the UI may import"): the UI may import values only
 // from the src/kvm modules that hold only the shared-memory ABI — constants
-// and pure readers — and import nothing (fields.ts, event-format.ts); types
+// and pure readers — and import nothing (fields.ts, event-format.ts,
+// bitops.ts); types
 // from any src/kvm module, by `import type` only (erased by the build).
 // test/ui/ui-imports.test.ts enforces it. Numbers from those two modules are
 // re-exported here, so the UI reads the hypervisor's own and cannot drift;
