@@ -193,8 +193,6 @@ export class EventReader {
   cursor: number;
   /** Records overwritten (or torn) before this reader got to them, since it started. */
   lost = 0;
-  /** Records delivered since it started. */
-  read = 0;
   private readonly rec: KvmEventRecord = { seq: 0, type: 0, vcpu: 0, timeUs: 0, a: 0, b: 0, c: 0 };
   private stuckAt = -1;
   private stuckSince = 0;
@@ -276,14 +274,7 @@ export class EventReader {
       cur = (cur + 1) >>> 0;
     }
     this.cursor = cur;
-    this.read += n;
     return n;
-  }
-
-  /** Skip to the head: records already in the ring are ignored. */
-  skipToHead(): void {
-    this.cursor = this.head();
-    this.stuckAt = -1;
   }
 
   /** A slot that stays half-written for STUCK_MS is skipped, so a dead producer cannot stall the reader. */
@@ -296,27 +287,6 @@ export class EventReader {
     }
     return now - this.stuckSince > STUCK_MS;
   }
-}
-
-export interface ReadEventsResult {
-  events: KvmEventRecord[];
-  /** Pass this back as the next call's cursor. */
-  cursor: number;
-  /** Records overwritten before this call could read them. */
-  lost: number;
-}
-
-/**
- * Read up to `max` complete records from `cursor` on, as new objects: one
- * EventReader poll. Never waits, never writes: safe on the main thread. A
- * one-shot reader never sees a slot twice, so it never gives a half-written
- * slot up (STUCK_MS): it stops there, and the next call retries it.
- */
-export function readEvents(ev: Int32Array, cursor: number, max: number): ReadEventsResult {
-  const reader = new EventReader(ev, cursor);
-  const events: KvmEventRecord[] = [];
-  reader.poll(max, (r) => events.push({ ...r }));
-  return { events, cursor: reader.cursor, lost: reader.lost };
 }
 
 /** A record as a short line (CLI, logs). */

@@ -9,7 +9,8 @@ import { createVm } from '../../src/kvm/shm.ts';
 import { Kvm } from '../../src/kvm/kvm-host.ts';
 import { collectStats } from '../../src/kvm/stats.ts';
 import { kvmFlushRemoteTlbs } from '../../src/kvm/requests.ts';
-import { EV_LOCK_CONTENDED, EV_TLB_FLUSH, readEvents } from '../../src/kvm/events.ts';
+import { EV_LOCK_CONTENDED, EV_TLB_FLUSH } from '../../src/kvm/events.ts';
+import { readEvents } from '../kvm/read-events.ts';
 import { FLUSH_CAUSE_DIRTY_LOG, FLUSH_CAUSE_REMOTE_FENCE } from '../../src/kvm/fields.ts';
 
 describe('webkvm stat (real workers)', () => {

@@ -9,8 +9,9 @@ import {
   DIRTY_OP_GET, EV_A, EV_B, EV_C, EV_CAPACITY, EV_DIRTY_COLLECT, EV_FAST_PF_FIXED, EV_HDR_WORDS, EV_HEAD,
   EV_LOCK_CONTENDED, EV_RECORD_WORDS, EV_SEQ, EV_SLOW_PF, EV_TIME_HI, EV_TIME_LO, EV_TLB_FLUSH, EV_TYPE, EV_VCPU,
   EV_WRITE_PROTECT, EV_ZAP, WP_CAUSE_DIRTY_LOG, eventClockUs, eventsEnabled, eventsHead, formatEvent, kvmEvent,
-  readEvents, setEventsEnabled, type KvmEventRecord,
+  setEventsEnabled, type KvmEventRecord,
 } from '../../src/kvm/events.ts';
+import { readEvents } from './read-events.ts';
 import { kvmFlushRemoteTlbs } from '../../src/kvm/requests.ts';
 import {
   FLUSH_CAUSE_DIRTY_LOG, FLUSH_CAUSE_REMOTE_FENCE, FLUSH_CAUSE_ZAP, IN_GUEST_MODE, KVCPU_MODE, KVCPU_WORDS,

@@ -7,8 +7,9 @@ import { Worker } from 'node:worker_threads';
 import { createVm, type VmShared } from '../../src/kvm/shm.ts';
 import {
   EV_HDR_WORDS, EV_HEAD, EV_LOCK_CONTENDED, EV_RECORD_WORDS, EV_SEQ, EV_TLB_FLUSH, EV_ZAP, EventReader, eventTypes,
-  kvmEvent, readEvents, STUCK_MS, type KvmEventRecord,
+  kvmEvent, STUCK_MS, type KvmEventRecord,
 } from '../../src/kvm/events.ts';
+import { readEvents } from '../kvm/read-events.ts';
 import { createSharedViews } from '../../src/ui/shared-views.ts';
 import { EV_CAPACITY, REGION_EVENTS } from '../../src/ui/shared-layout.ts';
 import { DONE, GO, READY, WORDS, eventCheck } from '../kvm/workers/event-words.ts';
