@@ -11,7 +11,7 @@ import { KvmError } from './errors.ts';
 import { HOST_PTE_PRESENT } from './fields.ts';
 import { kvmKsmMergePages, kvmSwapOutPage, pagesSame } from './host-ops.ts';
 import type { Kvm } from './kvm-host.ts';
-import { gfnToTableIndex } from './memslot.ts';
+import { gfnToResidentPfn } from './memslot.ts';
 import { kvmGetMemslot } from './set-memory-region.ts';
 import { PAGE_SHIFT, PAGE_WORDS, type VmShared } from './shm.ts';
 
@@ -89,7 +89,7 @@ export function kvmKsmMergeIdentical(kvm: Kvm, slot = 0, limit = KSM_MERGES_PER_
       continue;
     }
     const into = firsts.find((g) => {
-      const p = residentPfn(vm, g);
+      const p = gfnToResidentPfn(vm, g);
       return p >= 0 && (p === pfn || pagesSame(vm, p, pfn));
     });
     if (into === undefined) {
@@ -106,10 +106,4 @@ export function kvmKsmMergeIdentical(kvm: Kvm, slot = 0, limit = KSM_MERGES_PER_
     }
   }
   return r;
-}
-
-function residentPfn(vm: VmShared, gfn: number): number {
-  const idx = gfnToTableIndex(vm, gfn);
-  const pte = idx < 0 ? 0 : Atomics.load(vm.gfnTable, idx);
-  return (pte & HOST_PTE_PRESENT) !== 0 ? pte >>> PAGE_SHIFT : -1;
 }

@@ -87,6 +87,17 @@ export function gfnToTableIndex(vm: VmShared, gfn: number): number {
 }
 
 /**
+ * The host pfn backing gfn right now, or -1 (no memslot, never touched,
+ * swapped out). A look, not a pin: unlike gfnToPfn it backs nothing and
+ * takes no reference, so the answer may be stale as soon as it is returned.
+ */
+export function gfnToResidentPfn(vm: VmShared, gfn: number): number {
+  const idx = gfnToTableIndex(vm, gfn);
+  const pte = idx < 0 ? 0 : Atomics.load(vm.gfnTable, idx);
+  return (pte & HOST_PTE_PRESENT) !== 0 ? pte >>> PAGE_SHIFT : -1;
+}
+
+/**
  * A vCPU's cache of the last memslot it hit (KVM's vcpu->last_used_slot):
  * gfns [base, end) are in slot `slot`, with these flags and dirty-bitmap base,
  * for as long as the memslot generation is still `gen`. Every change of a

@@ -23,7 +23,7 @@ import {
   MEMSLOT_TABLE_BASE, MODE_NAMES, PFN_DIRTY, SP_NIL, HOST_PTE_PRESENT, HOST_PTE_SWAPPED,
 } from '../fields.ts';
 import { Kvm } from '../kvm-host.ts';
-import { gfnToPfn, gfnToTableIndex } from '../memslot.ts';
+import { gfnToPfn, gfnToResidentPfn, gfnToTableIndex } from '../memslot.ts';
 import { kvmReleasePfnClean } from '../hostmem.ts';
 import { kvmSetUserMemoryRegion } from '../set-memory-region.ts';
 import { createVm, PAGE_WORDS, type VmShared } from '../shm.ts';
@@ -485,10 +485,7 @@ export class RaceEngine {
 
   /** The host pfn backing gfn now, or -1 (never touched, swapped out). */
   pfnOfGfn(gfn: number): number {
-    const idx = gfnToTableIndex(this.vm, gfn);
-    if (idx < 0) return -1;
-    const pte = Atomics.load(this.vm.gfnTable, idx);
-    return (pte & HOST_PTE_PRESENT) !== 0 ? pte >>> 12 : -1;
+    return gfnToResidentPfn(this.vm, gfn);
   }
 
   /** The gfn of slot 0 whose host page is pfn now, or -1. */
