@@ -18,7 +18,8 @@
 // patched in) that pulls the routines the guests share from ./lib/*.S with
 // `.include "lib/NAME.S"`: the console, the spinlock, SBI shutdown, and the
 // dirty-logging workload both dirty guests run.  guestInclude is the
-// resolver for those includes; pass it to assemble().  The sources are
+// resolver for those includes: guestElf (build.ts) builds a guest with it,
+// and a user's source may be assembled with it too.  The sources are
 // written for both our assembler (src/asm) and GNU as (no C preprocessor, no
 // .macro; `as -I src/guests`), and are cross-checked on QEMU's `virt`
 // machine by scripts/qemu-check-guests.sh.
